@@ -1,0 +1,263 @@
+"""The `bench` command: run, report, datasets, models, suites."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from bench.threads import cores
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one line, exit code 2."""
+
+
+def _csv(text: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in text.split(",") if item.strip())
+
+
+def _resolve_device(device: str) -> str:
+    if device == "cpu":
+        return "cpu"
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if device == "cuda":
+        raise UsageError("--device cuda: torch sees no CUDA device here; use --device auto or cpu")
+    return "cpu"
+
+
+def _pick(names: tuple[str, ...], known: dict, what: str) -> None:
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise UsageError(f"unknown {what} {', '.join(map(repr, unknown))}; valid: {', '.join(known)}")
+
+
+def _positive(value, flag: str) -> None:
+    if value is not None and not value > 0:
+        raise UsageError(f"{flag} must be above 0, got {value:g}")
+
+
+def _run_config(args, suite, cards, specs):
+    from bench.runner import RunConfig
+    from bench.tuning import SAMPLERS
+
+    datasets = _csv(args.datasets) if args.datasets else suite.datasets
+    models = _csv(args.models) if args.models else suite.models
+    _pick(datasets, cards, "dataset")
+    _pick(models, specs, "model")
+    for model in models:
+        supported = [d for d in datasets if specs[model].supports(cards[d].task, cards[d].modality)]
+        if not supported:
+            spec = specs[model]
+            raise UsageError(
+                f"model {model!r} supports none of the datasets asked for "
+                f"({', '.join(f'{d}: {cards[d].task} {cards[d].modality}' for d in datasets)}); "
+                f"it takes tasks {', '.join(sorted(spec.tasks))} and modalities {', '.join(sorted(spec.modalities))}"
+            )
+    _positive(args.trials, "--trials")
+    _positive(args.seconds, "--seconds")
+    if args.folds is not None and args.folds < 1:
+        raise UsageError(f"--folds must be at least 1, got {args.folds}")
+    if args.max_train is not None and args.max_train < 10:
+        raise UsageError(f"--max-train must be at least 10, got {args.max_train}")
+    sampler = args.sampler or suite.sampler
+    if sampler not in SAMPLERS:
+        raise UsageError(f"unknown sampler {sampler!r}; valid: {', '.join(SAMPLERS)}")
+    budget_given = args.trials is not None or args.seconds is not None
+    return RunConfig(
+        suite=suite.name if not (args.datasets or args.models) or args.suite else "custom",
+        datasets=datasets,
+        models=models,
+        trials=args.trials if budget_given else suite.trials,
+        seconds=args.seconds if budget_given else suite.seconds,
+        folds=args.folds or suite.folds,
+        seed=suite.seed if args.seed is None else args.seed,
+        max_train=args.max_train if args.max_train is not None else suite.max_train,
+        sampler=sampler,
+        device=_resolve_device(args.device),
+    )
+
+
+def cmd_run(args) -> int:
+    from bench.data import catalogue, default_cache_dir
+    from bench.executor import ExecutorError
+    from bench.models import registry
+    from bench.report import write_report
+    from bench.runner import execute
+    from bench.store import Store
+    from bench.suites import suites
+    from bench.threads import threads_per_unit
+
+    known_suites = suites()
+    suite_name = args.suite or "quick"
+    _pick((suite_name,), known_suites, "suite")
+    cards, specs = catalogue(), registry()
+    config = _run_config(args, known_suites[suite_name], cards, specs)
+    if args.workers is not None and args.workers < 0:
+        raise UsageError(f"--workers must be 0 (run in this process) or more, got {args.workers}")
+    workers = cores() if args.workers is None else args.workers
+    threads = threads_per_unit(workers)
+    out = Path(args.out or Path("reports") / config.suite)
+    store = Store(Path(args.store) if args.store else out / "results.sqlite")
+    cache_dir = Path(args.cache) if args.cache else default_cache_dir()
+    budget = " or ".join(filter(None, [config.trials and f"{config.trials} trials",
+                                       config.seconds and f"{config.seconds:g} s"]))
+    print(f"run {config.run_id}: suite {config.suite}, {len(config.datasets)} datasets x {len(config.models)} models "
+          f"x {config.folds} fold(s), {budget} per unit, {workers or 'in-process'} worker(s) x {threads} thread(s), "
+          f"device {config.device}", file=sys.stderr)
+    try:
+        summary = execute(config, store, cards, specs, cache_dir, workers, threads, args.scheduler,
+                          progress=not args.no_progress)
+    except ExecutorError as error:
+        raise UsageError(str(error)) from None
+    board = write_report(store, config.run_id, out)
+    print(f"ran {summary['units']} unit(s) ({summary['trials']} trials, {summary['failed_units']} failed), "
+          f"skipped {summary['skipped']} finished; {summary['wall_s']:.1f} s", file=sys.stderr)
+    _print_models(board)
+    print(f"wrote {out / 'leaderboard.md'} and {out / 'leaderboard.json'}; store {store.path}")
+    return 0
+
+
+def _print_models(board: dict) -> None:
+    print(f"{'model':<14}{'family':<11}{'norm. score':>12}{'mean rank':>11}{'datasets':>10}")
+    for m in board["models"]:
+        score = "—" if m["mean_normalized_score"] is None else f"{m['mean_normalized_score']:.3f}"
+        rank = "—" if m["mean_rank"] is None else f"{m['mean_rank']:.2f}"
+        print(f"{m['name']:<14}{m['family']:<11}{score:>12}{rank:>11}{m['n_datasets']:>10}")
+
+
+def cmd_report(args) -> int:
+    from bench.report import write_report
+    from bench.store import Store, StoreError
+
+    if not args.store and not args.out:
+        raise UsageError("bench report needs --store PATH or --out DIR (holding results.sqlite)")
+    path = Path(args.store) if args.store else Path(args.out) / "results.sqlite"
+    try:
+        store = Store(path, create=False)
+        runs = store.runs()
+    except StoreError as error:
+        raise UsageError(str(error)) from None
+    except Exception as error:
+        raise UsageError(f"{path} is not a readable results store ({error})") from None
+    if not runs:
+        raise UsageError(f"{path} holds no runs")
+    by_id = {r["run_id"]: r for r in runs}
+    run_id = args.run or runs[-1]["run_id"]
+    if run_id not in by_id:
+        raise UsageError(f"no run {run_id!r} in {path}; runs there: {', '.join(by_id)}")
+    out = Path(args.out) if args.out else path.parent
+    board = write_report(store, run_id, out)
+    _print_models(board)
+    print(f"wrote {out / 'leaderboard.md'} and {out / 'leaderboard.json'}")
+    return 0
+
+
+def cmd_datasets(args) -> int:
+    from bench.data import catalogue
+
+    cards = catalogue()
+    rows = [{"name": c.name, "task": c.task, "modality": c.modality, "source": c.source,
+             "shape": list(c.shape) if c.shape else None, "licence": c.licence} for c in cards.values()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'name':<16}{'task':<12}{'modality':<10}source")
+    for r in rows:
+        print(f"{r['name']:<16}{r['task']:<12}{r['modality']:<10}{r['source']}")
+    return 0
+
+
+def cmd_models(args) -> int:
+    from bench.models import registry
+
+    rows = [{"name": s.name, "family": s.family, "tasks": sorted(s.tasks), "modalities": sorted(s.modalities),
+             "defaults": s.defaults, "source": s.source} for s in registry().values()]
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+        return 0
+    print(f"{'name':<12}{'family':<11}{'tasks':<31}{'modalities':<26}source")
+    for r in rows:
+        print(f"{r['name']:<12}{r['family']:<11}{','.join(r['tasks']):<31}{','.join(r['modalities']):<26}{r['source']}")
+    return 0
+
+
+def cmd_suites(args) -> int:
+    from bench.suites import suites
+
+    rows = [{"name": s.name, "description": s.description, "datasets": list(s.datasets), "models": list(s.models),
+             "trials": s.trials, "seconds": s.seconds, "folds": s.folds, "max_train": s.max_train}
+            for s in suites().values()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for r in rows:
+        budget = " or ".join(filter(None, [r["trials"] and f"{r['trials']} trials", r["seconds"] and f"{r['seconds']:g} s"]))
+        print(f"{r['name']}: {r['description']}\n  {len(r['datasets'])} datasets, {len(r['models'])} models, "
+              f"{budget} per unit, {r['folds']} fold(s)")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="bench", description="Equal-budget benchmark: when do deep nets beat trees and classical baselines?")
+    commands = top.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="tune every model on every dataset of a suite and write the leaderboard")
+    run.add_argument("--suite", help="suite card name (default: quick); see `bench suites`")
+    run.add_argument("--datasets", help="comma-separated dataset names, overriding the suite's")
+    run.add_argument("--models", help="comma-separated model names, overriding the suite's")
+    run.add_argument("--trials", type=int, help="trials per unit (dataset x model x fold)")
+    run.add_argument("--seconds", type=float, help="seconds of wall time per unit")
+    run.add_argument("--folds", type=int, help="outer folds (1 = a single 80/20 holdout)")
+    run.add_argument("--seed", type=int, help="seed of splits and samplers")
+    run.add_argument("--max-train", type=int, help="cap on training rows per fold")
+    run.add_argument("--sampler", help="tpe (default) or random")
+    run.add_argument("--workers", type=int, help=f"local worker processes (default: cores = {cores()}; 0 = this process)")
+    run.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://127.0.0.1:8786")
+    run.add_argument("--device", choices=DEVICES, default="auto", help="where nets train (auto: CUDA when present)")
+    run.add_argument("--out", help="output directory (default: reports/<suite>)")
+    run.add_argument("--store", help="results store (default: <out>/results.sqlite)")
+    run.add_argument("--cache", help="dataset cache directory (default: $BENCH_CACHE or ~/.cache/bench)")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.set_defaults(handler=cmd_run)
+
+    report = commands.add_parser("report", help="rebuild the leaderboard from a results store")
+    report.add_argument("--store", help="results store (default: <out>/results.sqlite)")
+    report.add_argument("--out", help="output directory (default: the store's directory)")
+    report.add_argument("--run", help="run id (default: the latest run in the store)")
+    report.set_defaults(handler=cmd_report)
+
+    for name, handler, text in (
+        ("datasets", cmd_datasets, "list the dataset catalogue"),
+        ("models", cmd_models, "list the model zoo"),
+        ("suites", cmd_suites, "list the suites"),
+    ):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("--json", action="store_true", help="print JSON")
+        sub.set_defaults(handler=handler)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    from bench.data import DataError
+    from bench.suites import SuiteError
+
+    args = parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (UsageError, DataError, SuiteError) as error:
+        print(f"bench: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bench: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

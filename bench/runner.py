@@ -1,0 +1,134 @@
+"""A run: plan the units a configuration asks for, skip the finished ones, run the rest.
+
+A run is identified by what was asked (datasets, models, budget, folds, seed,
+train cap, sampler, device), never by when or where it ran, so the same
+command resumes the same run.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from bench import metrics
+from bench.data import Dataset, DatasetCard, load
+from bench.environment import environment
+from bench.executor import run_units
+from bench.models import ModelSpec
+from bench.splits import make_splits
+from bench.store import Store
+from bench.tuning import Budget, UnitTask
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    suite: str
+    datasets: tuple[str, ...]
+    models: tuple[str, ...]
+    trials: int | None
+    seconds: float | None
+    folds: int
+    seed: int
+    max_train: int | None
+    sampler: str
+    device: str
+
+    @property
+    def run_id(self) -> str:
+        text = json.dumps(asdict(self), sort_keys=True)
+        return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+    @property
+    def budget(self) -> Budget:
+        return Budget(trials=self.trials, seconds=self.seconds)
+
+
+def unit_key(run_id: str, dataset: str, model: str, fold: int) -> str:
+    return hashlib.sha1(f"{run_id}/{dataset}/{model}/{fold}".encode()).hexdigest()[:16]
+
+
+def describe(config: RunConfig, cards: dict[str, DatasetCard], datasets: dict[str, Dataset],
+             specs: dict[str, ModelSpec]) -> dict:
+    """The run's config plus what the report needs to know of its datasets and models."""
+    return {
+        **asdict(config),
+        "dataset_info": {
+            name: {
+                "task": cards[name].task,
+                "modality": cards[name].modality,
+                "metric": metrics.primary_metric(cards[name].task),
+                "n_rows": datasets[name].n_rows,
+                "source": cards[name].source,
+            }
+            for name in config.datasets
+        },
+        "model_info": {name: {"family": specs[name].family, "source": specs[name].source} for name in config.models},
+    }
+
+
+def plan(config: RunConfig, store: Store, cards: dict[str, DatasetCard], datasets: dict[str, Dataset],
+         specs: dict[str, ModelSpec], cache_dir: Path, threads: int) -> tuple[list[UnitTask], int]:
+    """Unfinished units of the run, and how many units it has in all. Saves the splits."""
+    run_id = config.run_id
+    finished = store.finished_units(run_id)
+    tasks, total = [], 0
+    for name in config.datasets:
+        card, dataset = cards[name], datasets[name]
+        splits = make_splits(dataset.y, card.task, config.folds, config.seed, config.max_train)
+        for split in splits:
+            store.save_split(run_id, name, split.fold, split.train, split.valid, split.test)
+        for model in config.models:
+            if not specs[model].supports(card.task, card.modality):
+                continue
+            for split in splits:
+                total += 1
+                key = unit_key(run_id, name, model, split.fold)
+                if key in finished:
+                    continue
+                tasks.append(UnitTask(
+                    unit_key=key, card=card, cache_dir=cache_dir, model=model, fold=split.fold,
+                    train=split.train, valid=split.valid, test=split.test, budget=config.budget,
+                    seed=config.seed, sampler=config.sampler, device=config.device, threads=threads,
+                ))
+    # Longest units first keeps both workers busy at the end of the run.
+    tasks.sort(key=lambda t: -len(t.train) * (2 if specs[t.model].family == "deep" else 1))
+    return tasks, total
+
+
+def execute(config: RunConfig, store: Store, cards: dict[str, DatasetCard], specs: dict[str, ModelSpec],
+            cache_dir: Path, workers: int, threads: int, scheduler: str | None, progress: bool = True) -> dict:
+    """Run every unfinished unit of the run and record it; returns a summary."""
+    from tqdm import tqdm
+
+    started = time.monotonic()
+    datasets = {name: load(cards[name], cache_dir) for name in config.datasets}
+    run_id = config.run_id
+    store.ensure_run(run_id, describe(config, cards, datasets, specs))
+    tasks, total = plan(config, store, cards, datasets, specs, cache_dir, threads)
+    sitting = store.start_sitting(run_id, workers, environment(threads, config.device))
+    counts = {"units": 0, "trials": 0, "failed_units": 0, "skipped": total - len(tasks)}
+    bar = tqdm(total=total, initial=total - len(tasks), unit="unit", disable=not progress,
+               file=sys.stderr, dynamic_ncols=True, desc=config.suite)
+
+    def record(result: dict) -> None:
+        unit = result["unit"]
+        store.record_unit(run_id, unit, result["trials"])
+        counts["units"] += 1
+        counts["trials"] += len(result["trials"])
+        counts["failed_units"] += unit["status"] != "done"
+        bar.set_postfix_str(f"trials={counts['trials']} last={unit['dataset']}/{unit['model']}", refresh=False)
+        bar.update(1)
+        if unit["status"] != "done":
+            bar.write(f"unit {unit['dataset']}/{unit['model']}/fold{unit['fold']} failed: {unit.get('error')}")
+
+    try:
+        run_units(tasks, workers, threads, scheduler, record)
+    finally:
+        bar.close()
+        store.finish_sitting(sitting)
+    counts["wall_s"] = time.monotonic() - started
+    counts["total_units"] = total
+    return counts

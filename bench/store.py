@@ -1,0 +1,217 @@
+"""The SQLite results store: runs, units, trials, splits and the environment of each sitting.
+
+The driver is the only writer. A unit's trial rows and its `done` status are
+written in one transaction, so a killed driver leaves either the whole unit or
+nothing, and a rerun of the same command skips exactly the finished units.
+"""
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    created REAL NOT NULL,
+    config TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sittings (
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    started REAL NOT NULL,
+    finished REAL,
+    workers INTEGER NOT NULL,
+    environment TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS splits (
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    dataset TEXT NOT NULL,
+    fold INTEGER NOT NULL,
+    train BLOB NOT NULL,
+    valid BLOB NOT NULL,
+    test BLOB NOT NULL,
+    PRIMARY KEY (run_id, dataset, fold)
+);
+CREATE TABLE IF NOT EXISTS units (
+    unit_key TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    dataset TEXT NOT NULL,
+    model TEXT NOT NULL,
+    fold INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT,
+    n_train INTEGER,
+    baseline_score REAL,
+    wall_s REAL,
+    threads INTEGER,
+    finished REAL
+);
+CREATE TABLE IF NOT EXISTS trials (
+    unit_key TEXT NOT NULL REFERENCES units(unit_key),
+    number INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    params TEXT NOT NULL,
+    valid_score REAL,
+    test_score REAL,
+    valid_metrics TEXT,
+    test_metrics TEXT,
+    fit_s REAL,
+    predict_s REAL,
+    started_s REAL,
+    n_iter INTEGER,
+    stopped_by_deadline INTEGER,
+    curves TEXT,
+    error TEXT,
+    PRIMARY KEY (unit_key, number)
+);
+"""
+
+
+class StoreError(Exception):
+    """The store file cannot be opened or is not a results store."""
+
+
+def _to_blob(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(array, dtype=np.int64), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _from_blob(blob: bytes) -> np.ndarray:
+    return np.load(io.BytesIO(blob), allow_pickle=False)
+
+
+class Store:
+    """A results store in one SQLite file."""
+
+    def __init__(self, path: Path, create: bool = True):
+        self.path = Path(path)
+        if not create and not self.path.is_file():
+            raise StoreError(f"no results store at {self.path}")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, timeout=30)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"{self.path} is not a readable results store ({error})") from None
+        self.db.row_factory = sqlite3.Row
+
+    def close(self) -> None:
+        self.db.close()
+
+    # runs and sittings
+    def ensure_run(self, run_id: str, config: dict) -> None:
+        with self.db:
+            self.db.execute(
+                "INSERT OR IGNORE INTO runs VALUES (?, ?, ?)",
+                (run_id, time.time(), json.dumps(config, sort_keys=True)),
+            )
+
+    def start_sitting(self, run_id: str, workers: int, environment: dict) -> int:
+        with self.db:
+            cursor = self.db.execute(
+                "INSERT INTO sittings (run_id, started, workers, environment) VALUES (?, ?, ?, ?)",
+                (run_id, time.time(), workers, json.dumps(environment, sort_keys=True)),
+            )
+        return int(cursor.lastrowid)
+
+    def finish_sitting(self, sitting: int) -> None:
+        with self.db:
+            self.db.execute("UPDATE sittings SET finished = ? WHERE rowid = ?", (time.time(), sitting))
+
+    def runs(self) -> list[dict]:
+        rows = self.db.execute("SELECT run_id, created, config FROM runs ORDER BY created").fetchall()
+        return [{"run_id": r["run_id"], "created": r["created"], "config": json.loads(r["config"])} for r in rows]
+
+    def sittings(self, run_id: str) -> list[dict]:
+        rows = self.db.execute(
+            "SELECT started, finished, workers, environment FROM sittings WHERE run_id = ? ORDER BY started",
+            (run_id,),
+        ).fetchall()
+        return [
+            {
+                "started": r["started"],
+                "finished": r["finished"],
+                "workers": r["workers"],
+                "environment": json.loads(r["environment"]),
+            }
+            for r in rows
+        ]
+
+    # splits
+    def save_split(self, run_id: str, dataset: str, fold: int, train, valid, test) -> None:
+        with self.db:
+            self.db.execute(
+                "INSERT OR IGNORE INTO splits VALUES (?, ?, ?, ?, ?, ?)",
+                (run_id, dataset, fold, _to_blob(train), _to_blob(valid), _to_blob(test)),
+            )
+
+    def load_split(self, run_id: str, dataset: str, fold: int) -> dict[str, np.ndarray] | None:
+        row = self.db.execute(
+            "SELECT train, valid, test FROM splits WHERE run_id = ? AND dataset = ? AND fold = ?",
+            (run_id, dataset, fold),
+        ).fetchone()
+        if row is None:
+            return None
+        return {part: _from_blob(row[part]) for part in ("train", "valid", "test")}
+
+    # units and trials
+    def finished_units(self, run_id: str) -> set[str]:
+        """Units with an outcome: done, or failed in every trial (rerunning would fail again)."""
+        rows = self.db.execute(
+            "SELECT unit_key FROM units WHERE run_id = ? AND status IN ('done', 'failed')", (run_id,)
+        ).fetchall()
+        return {r["unit_key"] for r in rows}
+
+    def record_unit(self, run_id: str, unit: dict, trials: Iterable[dict]) -> None:
+        """Write a finished (or failed) unit and its trials atomically, replacing any earlier attempt."""
+        with self.db:
+            self.db.execute("DELETE FROM trials WHERE unit_key = ?", (unit["unit_key"],))
+            self.db.execute(
+                "INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    unit["unit_key"], run_id, unit["dataset"], unit["model"], unit["fold"],
+                    unit["status"], unit.get("error"), unit.get("n_train"),
+                    unit.get("baseline_score"), unit.get("wall_s"), unit.get("threads"), time.time(),
+                ),
+            )
+            self.db.executemany(
+                "INSERT INTO trials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        unit["unit_key"], t["number"], t["status"], json.dumps(t["params"], sort_keys=True),
+                        t.get("valid_score"), t.get("test_score"),
+                        json.dumps(t.get("valid_metrics") or {}), json.dumps(t.get("test_metrics") or {}),
+                        t.get("fit_s"), t.get("predict_s"), t.get("started_s"), t.get("n_iter"),
+                        int(bool(t.get("stopped_by_deadline"))), json.dumps(t.get("curves") or {}),
+                        t.get("error"),
+                    )
+                    for t in trials
+                ],
+            )
+
+    def units(self, run_id: str) -> list[dict]:
+        rows = self.db.execute(
+            "SELECT * FROM units WHERE run_id = ? ORDER BY dataset, model, fold", (run_id,)
+        ).fetchall()
+        return [dict(r) for r in rows]
+
+    def trials(self, run_id: str) -> list[dict]:
+        rows = self.db.execute(
+            """SELECT t.*, u.dataset, u.model, u.fold FROM trials t JOIN units u USING (unit_key)
+               WHERE u.run_id = ? ORDER BY u.dataset, u.model, u.fold, t.number""",
+            (run_id,),
+        ).fetchall()
+        result = []
+        for r in rows:
+            row: dict[str, Any] = dict(r)
+            for column in ("params", "valid_metrics", "test_metrics", "curves"):
+                row[column] = json.loads(row[column]) if row[column] else {}
+            result.append(row)
+        return result

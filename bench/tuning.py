@@ -1,0 +1,160 @@
+"""One study under an equal budget: a unit is (dataset, model, fold), tuned by Optuna.
+
+Trial 0 is the model's known-good default; later trials come from a seeded
+sampler. Every trial is scored on validation and test, but only the validation
+score reaches the sampler and the selection: the test scores are kept so that
+anytime curves can be read off for any budget prefix.
+"""
+from __future__ import annotations
+
+import math
+import time
+import traceback
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bench import metrics
+from bench.data import DatasetCard, load
+from bench.models import FitContext, ModelSpec, registry
+from bench.threads import limit_threads
+
+SAMPLERS = ("tpe", "random")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Trials per unit, seconds of wall time per unit, or both (whichever ends first)."""
+
+    trials: int | None = None
+    seconds: float | None = None
+
+    def __post_init__(self):
+        if self.trials is None and self.seconds is None:
+            raise ValueError("a budget needs trials or seconds")
+        if self.trials is not None and self.trials < 1:
+            raise ValueError(f"trials must be at least 1, got {self.trials}")
+        if self.seconds is not None and not self.seconds > 0:
+            raise ValueError(f"seconds must be above 0, got {self.seconds}")
+
+
+@dataclass(frozen=True)
+class UnitTask:
+    """Everything a worker needs to run one unit; small enough to ship to a cluster."""
+
+    unit_key: str
+    card: DatasetCard
+    cache_dir: Path
+    model: str
+    fold: int
+    train: np.ndarray
+    valid: np.ndarray
+    test: np.ndarray
+    budget: Budget
+    seed: int
+    sampler: str = "tpe"
+    device: str = "cpu"
+    threads: int = 1
+
+
+def unit_seed(seed: int, dataset: str, model: str, fold: int) -> int:
+    """A seed per unit that does not depend on the order units run in."""
+    return zlib.crc32(f"{seed}/{dataset}/{model}/{fold}".encode()) % (2**31)
+
+
+def _make_sampler(name: str, seed: int):
+    import optuna
+
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    raise ValueError(f"unknown sampler {name!r}; valid: {', '.join(SAMPLERS)}")
+
+
+def run_trial(spec: ModelSpec, params: dict, parts: dict, info, ctx: FitContext) -> dict:
+    """Fit one configuration and score it on validation and test; never raises."""
+    row: dict = {"params": params, "status": "ok", "error": None}
+    try:
+        start = time.perf_counter()
+        fitted = spec.fit(params, parts["train"], parts["valid"], info, ctx)
+        row["fit_s"] = time.perf_counter() - start
+        start = time.perf_counter()
+        predictions = {name: fitted.predict(parts[name]) for name in ("valid", "test")}
+        row["predict_s"] = time.perf_counter() - start
+        row["n_iter"] = int(fitted.n_iter)
+        row["stopped_by_deadline"] = bool(fitted.stopped_by_deadline)
+        row["curves"] = fitted.curves
+    except FloatingPointError as error:
+        return {**row, "status": "nan", "error": str(error)}
+    except Exception as error:  # a model failure is a result, not a crash of the run
+        return {**row, "status": "failed", "error": f"{type(error).__name__}: {error}",
+                "traceback": traceback.format_exc(limit=-3)}
+    if not all(np.isfinite(p).all() for p in predictions.values()):
+        return {**row, "status": "nan", "error": "predictions contain NaN or infinity"}
+    primary = metrics.primary_metric(info.task)
+    for name, prediction in predictions.items():
+        scores = metrics.score(info.task, parts[name].y, prediction, info.n_classes)
+        row[f"{name}_metrics"] = scores
+        row[f"{name}_score"] = scores[primary]
+    return row
+
+
+def run_unit(task: UnitTask) -> dict:
+    """Run one study; returns the unit record with its trial rows. Runs on a worker."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    unit_start = time.monotonic()
+    deadline = unit_start + task.budget.seconds if task.budget.seconds else None
+    spec = registry()[task.model]
+    dataset = load(task.card, task.cache_dir)
+    info = dataset.info
+    parts = {name: dataset.part(getattr(task, name)) for name in ("train", "valid", "test")}
+    seed = unit_seed(task.seed, task.card.name, task.model, task.fold)
+    baseline = metrics.score(
+        info.task,
+        parts["test"].y,
+        metrics.constant_prediction(info.task, parts["train"].y, len(parts["test"]), info.n_classes),
+        info.n_classes,
+    )[metrics.primary_metric(info.task)]
+
+    study = optuna.create_study(direction="maximize", sampler=_make_sampler(task.sampler, seed))
+    study.enqueue_trial(spec.defaults, skip_if_exists=False)
+    rows = []
+    max_trials = task.budget.trials or math.inf
+    with limit_threads(task.threads):
+        while len(rows) < max_trials and (deadline is None or time.monotonic() < deadline):
+            trial = study.ask()
+            params = {**spec.defaults, **spec.space(trial)}
+            ctx = FitContext(seed=seed + trial.number, threads=task.threads, device=task.device, deadline=deadline)
+            started_s = time.monotonic() - unit_start
+            row = run_trial(spec, params, parts, info, ctx)
+            row.update(number=trial.number, started_s=started_s)
+            rows.append(row)
+            if row["status"] == "ok":
+                study.tell(trial, row["valid_score"])
+            else:
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+    ok = [r for r in rows if r["status"] == "ok"]
+    unit = {
+        "unit_key": task.unit_key,
+        "dataset": task.card.name,
+        "model": task.model,
+        "fold": task.fold,
+        "status": "done" if ok else "failed",
+        "error": None if ok else (rows[-1].get("error") if rows else "no trial ran within the budget"),
+        "n_train": len(parts["train"]),
+        "baseline_score": baseline,
+        "wall_s": time.monotonic() - unit_start,
+        "threads": task.threads,
+    }
+    return {"unit": unit, "trials": rows}
+
+
+def best_trial(rows: list[dict]) -> dict | None:
+    """The trial with the best validation score (first one on ties); selection never sees test."""
+    ok = [r for r in rows if r["status"] == "ok" and r.get("valid_score") is not None]
+    return max(ok, key=lambda r: (r["valid_score"], -r["number"])) if ok else None

@@ -1,0 +1,90 @@
+"""Linear baseline: L2-regularised logistic regression (classification) or ridge (regression).
+
+Inputs go through ``bench.preprocess.FeatureEncoder`` (median imputation,
+standard scaling, one-hot categoricals), fit on the training part only.
+
+One parameter is tuned, the L2 strength ``alpha``: ridge uses it as is and
+logistic regression gets ``C = 1 / alpha``. The default 1.0 is scikit-learn's
+default for both; the range 1e-4..1e4 (log-uniform) is the grid that
+scikit-learn's ``LogisticRegressionCV`` searches by default (``Cs=10`` ->
+``np.logspace(-4, 4, 10)``). The validation part is not used: there is
+nothing to stop early, and the deadline is not checked (a fit takes seconds).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import DataInfo, FitContext, ModelSpec, Part
+
+DEFAULTS: dict[str, Any] = {"alpha": 1.0, "max_iter": 1000}
+
+
+def space(trial) -> dict[str, Any]:
+    return {
+        "alpha": trial.suggest_float("alpha", 1e-4, 1e4, log=True),
+        "max_iter": DEFAULTS["max_iter"],
+    }
+
+
+@dataclass
+class LinearFitted:
+    encoder: Any
+    estimator: Any
+    task: str
+    n_classes: int
+    n_iter: int
+    stopped_by_deadline: bool = False
+    curves: dict = field(default_factory=dict)
+
+    def predict(self, part: Part) -> np.ndarray:
+        X = self.encoder.transform(part)
+        if self.task == "regression":
+            return self.estimator.predict(X).astype(np.float64)
+        return _full_proba(self.estimator, X, self.n_classes)
+
+
+def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext) -> LinearFitted:
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    from bench.preprocess import FeatureEncoder
+
+    alpha = float(params["alpha"])
+    if not alpha > 0:
+        raise ValueError(f"alpha must be > 0, got {alpha}")
+    encoder = FeatureEncoder(numeric="standard", seed=ctx.seed)
+    X = encoder.fit_transform(train, info)
+    if info.task == "regression":
+        estimator = Ridge(alpha=alpha, random_state=ctx.seed).fit(X, train.y)
+        n_iter = 1  # closed-form solve
+    else:
+        estimator = LogisticRegression(
+            C=1.0 / alpha, solver="lbfgs", max_iter=int(params["max_iter"]), random_state=ctx.seed
+        ).fit(X, train.y)
+        n_iter = int(np.max(estimator.n_iter_))
+    return LinearFitted(encoder, estimator, info.task, info.n_classes, n_iter)
+
+
+def _full_proba(estimator, X: np.ndarray, n_classes: int) -> np.ndarray:
+    """Probabilities over all ``n_classes``, also when train lacked some class."""
+    proba = np.zeros((len(X), n_classes))
+    proba[:, estimator.classes_] = estimator.predict_proba(X)
+    return proba
+
+
+MODEL = ModelSpec(
+    name="linear",
+    family="classical",
+    tasks=frozenset({"binary", "multiclass", "regression"}),
+    modalities=frozenset({"tabular", "image", "sequence"}),
+    defaults=DEFAULTS,
+    space=space,
+    fit=fit,
+    source=(
+        "scikit-learn LogisticRegression (lbfgs) / Ridge; default alpha=1 is scikit-learn's default, "
+        "range 1e-4..1e4 log-uniform is LogisticRegressionCV's default grid"
+    ),
+    notes="Ignores the validation part and the deadline; n_iter is lbfgs iterations (1 for ridge).",
+)

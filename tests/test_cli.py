@@ -1,0 +1,62 @@
+"""The CLI as a user meets it: list commands, and one clear line with exit code 2 on bad input."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def bench(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "bench", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=300)
+
+
+@pytest.mark.parametrize("command", ["datasets", "models", "suites"])
+def test_list_commands_print_json(command):
+    result = bench(command, "--json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert rows and all("name" in row for row in rows)
+
+
+def test_models_lists_every_family():
+    rows = json.loads(bench("models", "--json").stdout)
+    assert {"lightgbm", "linear", "mlp", "cnn"} <= {r["name"] for r in rows}
+    assert {r["family"] for r in rows} >= {"deep", "tree", "classical"}
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "--suite", "nope"], "unknown suite 'nope'; valid:"),
+        (["run", "--datasets", "nope", "--models", "linear"], "unknown dataset 'nope'; valid:"),
+        (["run", "--datasets", "wine", "--models", "nope"], "unknown model 'nope'; valid:"),
+        (["run", "--suite", "smoke", "--trials", "0"], "--trials must be above 0"),
+        (["run", "--suite", "smoke", "--seconds", "-5"], "--seconds must be above 0"),
+        (["run", "--suite", "smoke", "--folds", "0"], "--folds must be at least 1"),
+        (["run", "--datasets", "wine", "--models", "cnn"], "model 'cnn' supports none of the datasets"),
+    ],
+)
+def test_bad_run_input_is_one_clear_line(tmp_path, args, message):
+    result = bench(*args, "--out", str(tmp_path / "out"), "--no-progress")
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_unreadable_store_is_refused(tmp_path):
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"not a database at all" * 200)
+    result = bench("report", "--store", str(junk))
+    assert result.returncode == 2 and "not a readable results store" in result.stderr
+    assert "Traceback" not in result.stderr
+    missing = bench("report", "--store", str(tmp_path / "absent.sqlite"))
+    assert missing.returncode == 2 and "no results store" in missing.stderr
+
+
+def test_help_for_every_command():
+    for command in ("run", "report", "datasets", "models", "suites"):
+        result = bench(command, "--help")
+        assert result.returncode == 0 and "usage: bench" in result.stdout

@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+
+from bench.splits import make_splits, outer_folds
+
+
+@pytest.fixture
+def labels():
+    rng = np.random.default_rng(0)
+    return rng.choice(3, size=600, p=[0.6, 0.3, 0.1])
+
+
+@pytest.mark.parametrize("folds", [1, 3, 5])
+def test_parts_are_disjoint_and_cover_each_fold(labels, folds):
+    splits = make_splits(labels, "multiclass", folds=folds, seed=1)
+    assert len(splits) == folds
+    for split in splits:
+        parts = [set(split.train), set(split.valid), set(split.test)]
+        assert not parts[0] & parts[1] and not parts[0] & parts[2] and not parts[1] & parts[2]
+        assert len(parts[0] | parts[1] | parts[2]) == len(labels)
+
+
+def test_outer_test_parts_partition_the_rows(labels):
+    tests = [test for _, test in outer_folds(labels, "multiclass", folds=4, seed=0)]
+    joined = np.sort(np.concatenate(tests))
+    assert np.array_equal(joined, np.arange(len(labels)))
+
+
+def test_stratification_keeps_class_shares(labels):
+    overall = np.bincount(labels) / len(labels)
+    for split in make_splits(labels, "multiclass", folds=3, seed=0):
+        for part in (split.train, split.valid, split.test):
+            share = np.bincount(labels[part], minlength=3) / len(part)
+            assert np.allclose(share, overall, atol=0.03)
+
+
+def test_same_seed_same_splits_other_seed_other_splits(labels):
+    a = make_splits(labels, "multiclass", folds=3, seed=7)
+    b = make_splits(labels, "multiclass", folds=3, seed=7)
+    c = make_splits(labels, "multiclass", folds=3, seed=8)
+    assert all(np.array_equal(x.test, y.test) and np.array_equal(x.train, y.train) for x, y in zip(a, b))
+    assert not all(np.array_equal(x.test, y.test) for x, y in zip(a, c))
+
+
+def test_train_cap_only_shrinks_inner_train(labels):
+    full = make_splits(labels, "multiclass", folds=2, seed=0)
+    capped = make_splits(labels, "multiclass", folds=2, seed=0, max_train=50)
+    for f, c in zip(full, capped):
+        assert len(c.train) == 50 and set(c.train) <= set(f.train)
+        assert np.array_equal(f.valid, c.valid) and np.array_equal(f.test, c.test)
+
+
+def test_regression_uses_plain_folds():
+    y = np.linspace(0, 1, 100)
+    splits = make_splits(y, "regression", folds=5, seed=0)
+    assert sorted(len(s.test) for s in splits) == [20] * 5
+
+
+def test_folds_below_one_rejected(labels):
+    with pytest.raises(ValueError, match="folds"):
+        outer_folds(labels, "binary", folds=0, seed=0)
