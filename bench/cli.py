@@ -183,7 +183,8 @@ def cmd_models(args) -> int:
         return 0
     print(f"{'name':<12}{'family':<11}{'tasks':<31}{'modalities':<26}source")
     for r in rows:
-        print(f"{r['name']:<12}{r['family']:<11}{','.join(r['tasks']):<31}{','.join(r['modalities']):<26}{r['source']}")
+        source = r["source"] if len(r["source"]) <= 70 else r["source"][:67] + "..."
+        print(f"{r['name']:<12}{r['family']:<11}{','.join(r['tasks']):<31}{','.join(r['modalities']):<26}{source}")
     return 0
 
 

@@ -215,7 +215,8 @@ def _keel(argument: str, card: DatasetCard) -> pd.DataFrame:
     for column in frame.columns:
         if frame[column].dtype == object:
             # KEEL raw tables pad values with spaces (" g", " van ") and mark missing with "?".
-            values = frame[column].astype(str).str.strip().replace({"?": None, "": None})
+            values = frame[column].str.strip()
+            values = values.mask(values.isin(["?", ""]))
             numbers = pd.to_numeric(values, errors="coerce")
             numeric = numbers.notna().sum() == values.notna().sum()
             frame[column] = numbers if numeric else values

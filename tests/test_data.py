@@ -235,9 +235,9 @@ GOOD_CARD = {
 }
 
 
-def write_card(folder: Path, name: str = "card", **fields: str | None) -> Path:
+def write_card(folder: Path, file_stem: str = "card", **fields: str | None) -> Path:
     values = {**GOOD_CARD, **fields}
-    path = folder / f"{name}.toml"
+    path = folder / f"{file_stem}.toml"
     path.write_text("".join(f"{k} = {v}\n" for k, v in values.items() if v is not None))
     return path
 
@@ -262,7 +262,7 @@ def write_card(folder: Path, name: str = "card", **fields: str | None) -> Path:
 )
 def test_a_bad_card_names_the_file_and_the_field(tmp_path, fields, message):
     path = write_card(tmp_path, **fields)
-    with pytest.raises(DataError, match=r"card\.toml: " + message):
+    with pytest.raises(DataError, match=r"card\.toml: (field )?" + message):
         load_card(path)
 
 
@@ -283,7 +283,7 @@ def test_a_shape_that_does_not_fit_the_features_is_a_data_error(tmp_path):
 
 
 def test_catalogue_adds_cards_from_an_extra_folder(tmp_path):
-    write_card(tmp_path, name="my_wine")
+    write_card(tmp_path, file_stem="my_wine")
     cards = catalogue(extra_dir=tmp_path)
     assert "my_wine" in cards and "magic" in cards
     assert list(cards) == sorted(cards)
@@ -292,7 +292,7 @@ def test_catalogue_adds_cards_from_an_extra_folder(tmp_path):
 
 
 def test_catalogue_refuses_two_cards_with_one_name(tmp_path):
-    write_card(tmp_path, name="wine")
+    write_card(tmp_path, file_stem="wine")
     with pytest.raises(DataError, match=r"wine\.toml: dataset 'wine' is already defined by"):
         catalogue(extra_dir=tmp_path)
 

@@ -1,0 +1,175 @@
+"""Small convolutional net for images (C, H, W) and sequences (C, L).
+
+``n_blocks`` x (conv k x k -> BatchNorm -> ReLU -> max-pool 2), doubling the
+channels each block, then global average pooling -> dropout -> linear head:
+the LeNet/VGG pattern (LeCun et al. 1998; Simonyan & Zisserman 2015) at a size
+that trains in seconds on a CPU. The same net in 1-D (Conv1d) for sequences,
+as the CNN baseline of MNIST-1D (Greydanus 2020, "Scaling down deep learning").
+
+Pixels are scaled by one mean and std over the training pixels
+(``bench.preprocess.FeatureEncoder``). ``augment`` shifts each training
+example by a random integer offset of up to ~8% of its size per axis (edge
+pixels repeated), the classic translation augmentation for digits.
+
+Default: 2 blocks of 32/64 channels, 3x3 kernels, dropout 0.1, AdamW lr 2e-3
+with a cosine schedule, weight decay 1e-4, batch 128, at most 30 epochs with
+patience 5. Space: channels, blocks, kernel, dropout, lr, weight decay, batch
+size and augmentation, in ranges usual for small CNNs on MNIST-sized data.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import DataInfo, FitContext, ModelSpec, Part
+
+DEFAULTS: dict[str, Any] = {
+    "channels": 32,
+    "n_blocks": 2,
+    "kernel_size": 3,
+    "dropout": 0.1,
+    "lr": 2e-3,
+    "weight_decay": 1e-4,
+    "batch_size": 128,
+    "augment": True,
+    "max_epochs": 30,
+    "patience": 5,
+}
+
+
+def space(trial) -> dict[str, Any]:
+    return {
+        "channels": trial.suggest_categorical("channels", (16, 32, 64)),
+        "n_blocks": trial.suggest_int("n_blocks", 1, 3),
+        "kernel_size": trial.suggest_categorical("kernel_size", (3, 5)),
+        "dropout": trial.suggest_float("dropout", 0.0, 0.5),
+        "lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True),
+        "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-2, log=True),
+        "batch_size": trial.suggest_categorical("batch_size", (64, 128, 256)),
+        "augment": trial.suggest_categorical("augment", (True, False)),
+        "max_epochs": DEFAULTS["max_epochs"],
+        "patience": DEFAULTS["patience"],
+    }
+
+
+
+def build_cnn(shape: tuple[int, ...], d_out: int, channels: int, n_blocks: int, kernel_size: int, dropout: float):
+    from torch import nn
+
+    one_d = len(shape) == 2
+    Conv, Norm, MaxPool, AvgPool = (
+        (nn.Conv1d, nn.BatchNorm1d, nn.MaxPool1d, nn.AvgPool1d)
+        if one_d
+        else (nn.Conv2d, nn.BatchNorm2d, nn.MaxPool2d, nn.AvgPool2d)
+    )
+    layers: list[nn.Module] = []
+    c_in, sizes = shape[0], list(shape[1:])
+    for i in range(n_blocks):
+        c_out = channels * 2**i
+        layers += [Conv(c_in, c_out, kernel_size, padding=kernel_size // 2, bias=False), Norm(c_out), nn.ReLU()]
+        if min(sizes) >= 4:  # stop pooling before the map vanishes (8x8 digits)
+            layers.append(MaxPool(2))
+            sizes = [s // 2 for s in sizes]
+        c_in = c_out
+    # Global average pooling as a fixed-size AvgPool: unlike AdaptiveAvgPool, deterministic on CUDA.
+    layers += [AvgPool(tuple(sizes)), nn.Flatten(), nn.Dropout(dropout), nn.Linear(c_in, d_out)]
+    return nn.Sequential(*layers)
+
+
+def random_shift(max_shift: int):
+    """Augmentation: translate each example by its own random offset in [-max_shift, max_shift] per axis."""
+    import torch
+    import torch.nn.functional as F
+
+    def shift(x, generator):
+        batch, spatial = x.shape[0], x.shape[2:]
+        # Pad by repeating edge pixels, then read a window at a random offset, one gather per axis.
+        out = F.pad(x, [max_shift] * (2 * len(spatial)), mode="replicate")
+        offsets = torch.randint(0, 2 * max_shift + 1, (batch, len(spatial)), generator=generator).to(x.device)
+        for axis, size in enumerate(spatial):
+            dim = 2 + axis
+            index = torch.arange(size, device=x.device) + offsets[:, axis : axis + 1]  # (batch, size)
+            view = [batch] + [1] * (out.dim() - 1)
+            view[dim] = size
+            target = list(out.shape)
+            target[dim] = size
+            out = out.gather(dim, index.view(view).expand(target))
+        return out
+
+    return shift
+
+
+def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext):
+    from bench.preprocess import FeatureEncoder
+
+    from ._torch import fit_net
+
+    p = _check_params(params)
+    shape = _check_shape(info, train)
+    encoder = FeatureEncoder(seed=ctx.seed).fit(train, info)
+
+    def transform(part: Part):
+        return encoder.transform(part).reshape(-1, *shape)
+
+    d_out = 1 if info.task == "regression" else info.n_classes
+    max_shift = max(1, round(0.08 * min(shape[1:])))  # 2 px on 28x28, 1 on 8x8, 3 steps on length 40
+    return fit_net(
+        lambda: build_cnn(shape, d_out, p["channels"], p["n_blocks"], p["kernel_size"], p["dropout"]),
+        transform(train),
+        train.y,
+        transform(valid),
+        valid.y,
+        transform=transform,
+        task=info.task,
+        ctx=ctx,
+        lr=p["lr"],
+        weight_decay=p["weight_decay"],
+        batch_size=p["batch_size"],
+        max_epochs=p["max_epochs"],
+        patience=p["patience"],
+        schedule="cosine",
+        augment=random_shift(max_shift) if p["augment"] else None,
+    )
+
+
+def _check_params(params: dict) -> dict:
+    unknown = sorted(set(params) - set(DEFAULTS))
+    if unknown:
+        raise ValueError(f"cnn: unknown parameter(s) {unknown}; valid: {sorted(DEFAULTS)}")
+    p = {**DEFAULTS, **params}
+    for name in ("channels", "n_blocks", "kernel_size", "batch_size", "max_epochs", "patience"):
+        if int(p[name]) < 1:
+            raise ValueError(f"cnn: {name} must be >= 1, got {p[name]}")
+    if p["kernel_size"] % 2 == 0:
+        raise ValueError(f"cnn: kernel_size must be odd (same padding), got {p['kernel_size']}")
+    if not 0.0 <= p["dropout"] < 1.0:
+        raise ValueError(f"cnn: dropout must be in [0, 1), got {p['dropout']}")
+    return p
+
+
+def _check_shape(info: DataInfo, train: Part) -> tuple[int, ...]:
+    shape = tuple(info.shape or ())
+    if len(shape) not in (2, 3):
+        raise ValueError(f"cnn: info.shape must be (C, L) or (C, H, W), got {info.shape}")
+    if int(np.prod(shape)) != train.X_num.shape[1]:
+        raise ValueError(f"cnn: info.shape {shape} does not match {train.X_num.shape[1]} pixel columns")
+    if train.X_cat.shape[1]:
+        raise ValueError("cnn: image and sequence data must have no categorical columns")
+    return shape
+
+
+MODEL = ModelSpec(
+    name="cnn",
+    family="deep",
+    tasks=frozenset({"binary", "multiclass", "regression"}),
+    modalities=frozenset({"image", "sequence"}),
+    defaults=DEFAULTS,
+    space=space,
+    fit=fit,
+    source=(
+        "LeNet/VGG-style small CNN (LeCun et al. 1998; Simonyan & Zisserman 2015) with global average pooling; "
+        "1-D variant as the MNIST-1D CNN baseline (Greydanus 2020); shift augmentation as usual for digits"
+    ),
+    notes="Conv2d for (C, H, W) images, Conv1d for (C, L) sequences; cosine learning-rate schedule.",
+)
