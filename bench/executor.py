@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import dataclasses
 from typing import Callable, Iterator, Sequence
 
-from bench.threads import thread_env
-from bench.tuning import UnitTask, run_unit
+from bench.isolation import Limits, run_unit_isolated, warm_imports
+from bench.threads import thread_env, threads_per_unit
+from bench.tuning import UnitTask
 
 
 class ExecutorError(Exception):
@@ -57,20 +59,30 @@ def dask_client(workers: int, threads: int, scheduler: str | None) -> Iterator:
         yield client
 
 
+def run_on_worker(task: UnitTask, limits: Limits) -> dict:
+    """The function a worker runs: warm imports once, then the unit in an isolated child."""
+    warm_imports()
+    return run_unit_isolated(task, limits)
+
+
 def run_units(
     tasks: Sequence[UnitTask],
     workers: int,
     threads: int,
     scheduler: str | None,
+    limits: Limits,
     on_result: Callable[[dict], None],
 ) -> None:
-    """Run every task and hand each result to `on_result` as soon as it arrives."""
+    """Run every task and hand each result to `on_result` as soon as it arrives.
+
+    Tasks run in the order given (the caller puts the longest first).
+    """
     if not tasks:
         return
     if workers == 0 and not scheduler:
         for task in tasks:
             try:
-                result = run_unit(task)
+                result = run_on_worker(task, limits)
             except Exception as error:
                 result = _failed(task, error)
             on_result(result)
@@ -78,8 +90,11 @@ def run_units(
     from distributed import as_completed
 
     with dask_client(workers, threads, scheduler) as client:
-        # Biggest-first ordering is left to the caller; Dask runs them in submission order.
-        futures = {client.submit(run_unit, task, pure=False, key=f"unit-{task.unit_key}"): task for task in tasks}
+        if scheduler:  # the cluster's size, not ours, decides how many cores a unit may use
+            threads = threads_per_unit(len(client.nthreads()))
+            tasks = [dataclasses.replace(task, threads=threads) for task in tasks]
+        futures = {client.submit(run_on_worker, task, limits, pure=False, key=f"unit-{task.unit_key}"): task
+                   for task in tasks}
         for future in as_completed(futures):
             task = futures[future]
             try:

@@ -17,6 +17,7 @@ from bench import metrics
 from bench.data import Dataset, DatasetCard, load
 from bench.environment import environment
 from bench.executor import run_units
+from bench.isolation import Limits
 from bench.models import ModelSpec
 from bench.splits import make_splits
 from bench.store import Store
@@ -99,7 +100,8 @@ def plan(config: RunConfig, store: Store, cards: dict[str, DatasetCard], dataset
 
 
 def execute(config: RunConfig, store: Store, cards: dict[str, DatasetCard], specs: dict[str, ModelSpec],
-            cache_dir: Path, workers: int, threads: int, scheduler: str | None, progress: bool = True) -> dict:
+            cache_dir: Path, workers: int, threads: int, scheduler: str | None, limits: Limits = Limits(),
+            progress: bool = True) -> dict:
     """Run every unfinished unit of the run and record it; returns a summary."""
     from tqdm import tqdm
 
@@ -125,7 +127,7 @@ def execute(config: RunConfig, store: Store, cards: dict[str, DatasetCard], spec
             bar.write(f"unit {unit['dataset']}/{unit['model']}/fold{unit['fold']} failed: {unit.get('error')}")
 
     try:
-        run_units(tasks, workers, threads, scheduler, record)
+        run_units(tasks, workers, threads, scheduler, limits, record)
     finally:
         bar.close()
         store.finish_sitting(sitting)

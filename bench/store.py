@@ -6,8 +6,11 @@ nothing, and a rerun of the same command skips exactly the finished units.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import io
 import json
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -73,7 +76,7 @@ CREATE TABLE IF NOT EXISTS trials (
 
 
 class StoreError(Exception):
-    """The store file cannot be opened or is not a results store."""
+    """The store file cannot be opened, is not a results store, or is in use by another run."""
 
 
 def _to_blob(array: np.ndarray) -> bytes:
@@ -104,6 +107,35 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    @contextlib.contextmanager
+    def exclusive(self):
+        """Hold the store for one `bench run`; a second run on the same store is refused.
+
+        An advisory lock on `<store>.lock`: the kernel drops it when the
+        holder dies, even by `kill -9`, so a killed run never blocks its resume.
+        """
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        handle = open(lock_path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            raise StoreError(
+                f"{self.path} is in use by another bench run (pid {holder}); "
+                "wait for it to finish or pass another --store"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield self
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
 
     # runs and sittings
     def ensure_run(self, run_id: str, config: dict) -> None:
@@ -163,10 +195,8 @@ class Store:
 
     # units and trials
     def finished_units(self, run_id: str) -> set[str]:
-        """Units with an outcome: done, or failed in every trial (rerunning would fail again)."""
-        rows = self.db.execute(
-            "SELECT unit_key FROM units WHERE run_id = ? AND status IN ('done', 'failed')", (run_id,)
-        ).fetchall()
+        """Units with an outcome, good or bad: rerunning a unit that failed would fail again."""
+        rows = self.db.execute("SELECT unit_key FROM units WHERE run_id = ?", (run_id,)).fetchall()
         return {r["unit_key"] for r in rows}
 
     def record_unit(self, run_id: str, unit: dict, trials: Iterable[dict]) -> None:

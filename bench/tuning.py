@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import time
-import traceback
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,9 +88,13 @@ def run_trial(spec: ModelSpec, params: dict, parts: dict, info, ctx: FitContext)
         row["curves"] = fitted.curves
     except FloatingPointError as error:
         return {**row, "status": "nan", "error": str(error)}
+    except MemoryError as error:
+        return {**row, "status": "oom", "error": f"MemoryError: {error}"}
     except Exception as error:  # a model failure is a result, not a crash of the run
-        return {**row, "status": "failed", "error": f"{type(error).__name__}: {error}",
-                "traceback": traceback.format_exc(limit=-3)}
+        message = f"{type(error).__name__}: {error}"
+        # torch reports a failed allocation as a RuntimeError, not a MemoryError
+        status = "oom" if "allocate" in message and "memory" in message else "failed"
+        return {**row, "status": status, "error": message}
     if not all(np.isfinite(p).all() for p in predictions.values()):
         return {**row, "status": "nan", "error": "predictions contain NaN or infinity"}
     primary = metrics.primary_metric(info.task)
@@ -102,8 +105,12 @@ def run_trial(spec: ModelSpec, params: dict, parts: dict, info, ctx: FitContext)
     return row
 
 
-def run_unit(task: UnitTask) -> dict:
-    """Run one study; returns the unit record with its trial rows. Runs on a worker."""
+def run_unit(task: UnitTask, on_event=None) -> dict:
+    """Run one study; returns the unit record with its trial rows. Runs on a worker.
+
+    `on_event` receives ("start", partial row) before each fit and ("trial", row)
+    after it, so that a supervising process keeps finished trials if this one dies.
+    """
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -130,10 +137,13 @@ def run_unit(task: UnitTask) -> dict:
             trial = study.ask()
             params = {**spec.defaults, **spec.space(trial)}
             ctx = FitContext(seed=seed + trial.number, threads=task.threads, device=task.device, deadline=deadline)
-            started_s = time.monotonic() - unit_start
-            row = run_trial(spec, params, parts, info, ctx)
-            row.update(number=trial.number, started_s=started_s)
+            started = {"number": trial.number, "params": params, "started_s": time.monotonic() - unit_start}
+            if on_event:
+                on_event(("start", started))
+            row = {**run_trial(spec, params, parts, info, ctx), **started}
             rows.append(row)
+            if on_event:
+                on_event(("trial", row))
             if row["status"] == "ok":
                 study.tell(trial, row["valid_score"])
             else:
@@ -144,7 +154,8 @@ def run_unit(task: UnitTask) -> dict:
         "dataset": task.card.name,
         "model": task.model,
         "fold": task.fold,
-        "status": "done" if ok else "failed",
+        # A unit without a single scored trial takes the status of its last trial (failed, nan, oom).
+        "status": "done" if ok else (rows[-1]["status"] if rows else "failed"),
         "error": None if ok else (rows[-1].get("error") if rows else "no trial ran within the budget"),
         "n_train": len(parts["train"]),
         "baseline_score": baseline,

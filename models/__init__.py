@@ -1,12 +1,15 @@
 """The model zoo: one module per family, each defining ``MODEL = ModelSpec(...)``.
 
 To add a model, drop a module in this folder that defines ``MODEL``; the
-registry finds it by scanning the package. Nothing else in the harness knows a
-model by name.
+registry finds it by scanning the package. Models kept outside the package are
+found through ``BENCH_MODEL_MODULES``: comma-separated importable module names,
+each defining ``MODEL`` (or ``MODELS``, a list). Nothing else in the harness
+knows a model by name.
 """
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
@@ -78,14 +81,17 @@ class ModelSpec:
         return task in self.tasks and modality in self.modalities
 
 
+def _module_names() -> list[str]:
+    names = [f"{__name__}.{m.name}" for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")]
+    extra = os.environ.get("BENCH_MODEL_MODULES", "")
+    return names + [name.strip() for name in extra.split(",") if name.strip()]
+
+
 def registry() -> dict[str, ModelSpec]:
-    """Every model defined in this package, by name."""
+    """Every model defined in this package or in a module named by BENCH_MODEL_MODULES, by name."""
     models: dict[str, ModelSpec] = {}
-    for module_info in pkgutil.iter_modules(__path__):
-        if module_info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{module_info.name}")
-        spec = getattr(module, "MODEL", None)
-        if isinstance(spec, ModelSpec):
-            models[spec.name] = spec
+    for name in _module_names():
+        module = importlib.import_module(name)
+        specs = list(getattr(module, "MODELS", [])) + [getattr(module, "MODEL", None)]
+        models.update({spec.name: spec for spec in specs if isinstance(spec, ModelSpec)})
     return dict(sorted(models.items()))

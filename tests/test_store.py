@@ -17,13 +17,14 @@ def trial(number, valid=0.8):
             "predict_s": 0.01, "started_s": 0.0, "n_iter": 3, "curves": {"train_loss": [1.0, 0.5]}}
 
 
-def test_recorded_units_are_finished_and_rewriting_does_not_duplicate(tmp_path):
+def test_recorded_units_are_finished_whatever_their_outcome_and_rewriting_does_not_duplicate(tmp_path):
     store = Store(tmp_path / "r.sqlite")
     store.ensure_run("run", {"x": 1})
     store.record_unit("run", unit("u1"), [trial(0), trial(1)])
     store.record_unit("run", unit("u1"), [trial(0), trial(1)])
-    store.record_unit("run", unit("u2", status="running"), [])
-    assert store.finished_units("run") == {"u1"}
+    store.record_unit("run", unit("u2", status="crashed"), [])
+    assert store.finished_units("run") == {"u1", "u2"}
+    assert store.finished_units("other run") == set()
     rows = store.trials("run")
     assert [r["number"] for r in rows] == [0, 1]
     assert rows[0]["curves"] == {"train_loss": [1.0, 0.5]}

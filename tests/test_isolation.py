@@ -1,0 +1,65 @@
+"""Each fault a model can cause, injected through tests/fault_models.py, in a forked unit."""
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.data import catalogue, load
+from bench.isolation import Limits, run_unit_isolated, warm_imports
+from bench.splits import make_splits
+from bench.tuning import Budget, UnitTask
+
+TESTS = str(Path(__file__).parent)
+
+
+@pytest.fixture(autouse=True)
+def fault_models(monkeypatch):
+    monkeypatch.syspath_prepend(TESTS)
+    monkeypatch.setenv("BENCH_MODEL_MODULES", "fault_models")
+    warm_imports()  # as a worker does before its first unit, so that children start warm
+
+
+def unit(model, cache_dir, trials=2):
+    card = catalogue()["wine"]
+    split = make_splits(load(card, cache_dir).y, card.task, folds=1, seed=0)[0]
+    return UnitTask(unit_key=model, card=card, cache_dir=cache_dir, model=model, fold=0, train=split.train,
+                    valid=split.valid, test=split.test, budget=Budget(trials=trials), seed=0)
+
+
+def test_a_healthy_unit_returns_its_trials(cache_dir):
+    result = run_unit_isolated(unit("prior", cache_dir), Limits(wall_s=60))
+    assert result["unit"]["status"] == "done"
+    assert [t["status"] for t in result["trials"]] == ["ok", "ok"]
+
+
+@pytest.mark.parametrize("model, status, message", [
+    ("fault_raises", "failed", "ValueError: this model always raises"),
+    ("fault_nan", "nan", "NaN"),
+])
+def test_raising_and_nan_are_recorded_per_trial(cache_dir, model, status, message):
+    result = run_unit_isolated(unit(model, cache_dir), Limits(wall_s=60))
+    assert result["unit"]["status"] == status
+    assert [t["status"] for t in result["trials"]] == [status, status]
+    assert message in result["trials"][0]["error"]
+
+
+def test_a_hang_is_killed_at_the_wall_clock_limit(cache_dir):
+    result = run_unit_isolated(unit("fault_hangs", cache_dir), Limits(wall_s=3))
+    assert result["unit"]["status"] == "timeout"
+    assert "wall-clock limit of 3 s" in result["unit"]["error"]
+    assert [t["status"] for t in result["trials"]] == ["timeout"]
+    assert result["trials"][0]["params"] == {"x": 0.5}
+    assert result["unit"]["wall_s"] < 10
+
+
+def test_memory_past_the_limit_is_oom(cache_dir):
+    result = run_unit_isolated(unit("fault_hog", cache_dir), Limits(memory_bytes=6 * 2**30, wall_s=60))
+    assert result["unit"]["status"] == "oom"
+    assert result["trials"][0]["status"] == "oom"
+
+
+def test_an_aborting_process_is_crashed(cache_dir):
+    result = run_unit_isolated(unit("fault_aborts", cache_dir), Limits(wall_s=60))
+    assert result["unit"]["status"] == "crashed"
+    assert "SIGABRT" in result["unit"]["error"]
+    assert [t["status"] for t in result["trials"]] == ["crashed"]
