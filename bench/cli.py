@@ -81,6 +81,7 @@ def _run_config(args, suite, cards, specs):
         max_train=args.max_train if args.max_train is not None else suite.max_train,
         sampler=sampler,
         device=_resolve_device(args.device),
+        train_sizes=suite.train_sizes,
     )
 
 

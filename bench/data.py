@@ -503,31 +503,29 @@ def _read_csv(path: Path) -> pd.DataFrame:
     sample = head.decode(encoding, errors="ignore")
     if not sample.strip():
         raise DataError(f"{path}: empty file")
-    delimiter, skip_space = _sniff(sample, path)
-    _check_rectangular(path, encoding, delimiter, skip_space)
-    try:
-        return pd.read_csv(path, sep=delimiter, encoding=encoding, skipinitialspace=skip_space,
-                           low_memory=False)
+    delimiter = _sniff(sample, path)
+    _check_rectangular(path, encoding, delimiter)
+    try:  # spaces after a delimiter are padding, never data
+        return pd.read_csv(path, sep=delimiter, encoding=encoding, skipinitialspace=True, low_memory=False)
     except Exception as error:
         raise DataError(f"{path}: not a readable CSV file ({_one_line(error)})") from None
 
 
-def _sniff(sample: str, path: Path) -> tuple[str, bool]:
-    """The delimiter (one of , ; tab |) and whether values are padded after it."""
+def _sniff(sample: str, path: Path) -> str:
+    """The delimiter: one of , ; tab |."""
     lines = sample.splitlines()
     if len(sample) == SNIFF_BYTES and len(lines) > 1:
         lines = lines[:-1]  # the last line may be cut
     try:
-        dialect = csv.Sniffer().sniff("\n".join(lines[:200]), delimiters=CSV_DELIMITERS)
-        return dialect.delimiter, bool(dialect.skipinitialspace)
+        return csv.Sniffer().sniff("\n".join(lines[:200]), delimiters=CSV_DELIMITERS).delimiter
     except csv.Error:  # a single column, or nothing the sniffer can decide on
-        return ("\t" if path.suffix.lower() == ".tsv" else ","), False
+        return "\t" if path.suffix.lower() == ".tsv" else ","
 
 
-def _check_rectangular(path: Path, encoding: str, delimiter: str, skip_space: bool) -> None:
+def _check_rectangular(path: Path, encoding: str, delimiter: str) -> None:
     """Every data row has as many fields as the header; at least one data row."""
     with path.open(encoding=encoding, newline="") as handle:
-        reader = csv.reader(handle, delimiter=delimiter, skipinitialspace=skip_space)
+        reader = csv.reader(handle, delimiter=delimiter, skipinitialspace=True)
         header = next((row for row in reader if row), None)
         if header is None:
             raise DataError(f"{path}: empty file")
@@ -548,6 +546,9 @@ def _one_line(error: Exception) -> str:
     return text[:300] if text else type(error).__name__
 
 
+MAX_INFERRED_CLASSES = 20
+
+
 def infer_task(column: pd.Series) -> str:
     """binary for 2 distinct values; multiclass for text or for 3-20 distinct integers;
     otherwise regression."""
@@ -559,9 +560,6 @@ def infer_task(column: pd.Series) -> str:
         return "multiclass"
     integral = bool(np.all(np.mod(values.to_numpy(dtype=np.float64), 1) == 0))
     return "multiclass" if integral and distinct <= MAX_INFERRED_CLASSES else "regression"
-
-
-MAX_INFERRED_CLASSES = 20
 
 
 def card_from_file(path: str | Path, target: str, task: str | None = None) -> DatasetCard:

@@ -21,16 +21,8 @@ class ExecutorError(Exception):
 
 def _failed(task: UnitTask, error: BaseException) -> dict:
     """The record of a unit whose worker raised or died before returning rows."""
-    unit = {
-        "unit_key": task.unit_key,
-        "dataset": task.card.name,
-        "model": task.model,
-        "fold": task.fold,
-        "status": "failed",
-        "error": f"{type(error).__name__}: {error}",
-        "threads": task.threads,
-    }
-    return {"unit": unit, "trials": []}
+    return {"unit": {**task.identity(), "status": "failed", "error": f"{type(error).__name__}: {error}"},
+            "trials": []}
 
 
 @contextlib.contextmanager

@@ -160,9 +160,5 @@ def run_unit_isolated(task: UnitTask, limits: Limits = Limits()) -> dict:
     status, message = fault
     if in_flight is not None:
         rows.append({**in_flight, "status": status, "error": message})
-    unit = {
-        "unit_key": task.unit_key, "dataset": task.card.name, "model": task.model, "fold": task.fold,
-        "status": status, "error": message, "n_train": len(task.train), "wall_s": time.monotonic() - started,
-        "threads": task.threads,
-    }
+    unit = {**task.identity(), "status": status, "error": message, "wall_s": time.monotonic() - started}
     return {"unit": unit, "trials": rows}

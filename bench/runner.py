@@ -19,7 +19,7 @@ from bench.environment import environment
 from bench.executor import run_units
 from bench.isolation import Limits
 from bench.models import ModelSpec
-from bench.splits import make_splits
+from bench.splits import make_splits, training_subsets
 from bench.store import Store
 from bench.tuning import Budget, UnitTask
 
@@ -36,6 +36,7 @@ class RunConfig:
     max_train: int | None
     sampler: str
     device: str
+    train_sizes: tuple[int, ...] | None = None
 
     @property
     def run_id(self) -> str:
@@ -47,8 +48,8 @@ class RunConfig:
         return Budget(trials=self.trials, seconds=self.seconds)
 
 
-def unit_key(run_id: str, dataset: str, model: str, fold: int) -> str:
-    return hashlib.sha1(f"{run_id}/{dataset}/{model}/{fold}".encode()).hexdigest()[:16]
+def unit_key(run_id: str, dataset: str, model: str, fold: int, train_size: int = 0) -> str:
+    return hashlib.sha1(f"{run_id}/{dataset}/{model}/{fold}/{train_size}".encode()).hexdigest()[:16]
 
 
 def describe(config: RunConfig, cards: dict[str, DatasetCard], datasets: dict[str, Dataset],
@@ -78,21 +79,27 @@ def plan(config: RunConfig, store: Store, cards: dict[str, DatasetCard], dataset
     tasks, total = [], 0
     for name in config.datasets:
         card, dataset = cards[name], datasets[name]
-        splits = make_splits(dataset.y, card.task, config.folds, config.seed, config.max_train)
-        for split in splits:
-            store.save_split(run_id, name, split.fold, split.train, split.valid, split.test)
+        parts = []  # (fold, train_size, train, valid, test)
+        for split in make_splits(dataset.y, card.task, config.folds, config.seed, config.max_train):
+            if config.train_sizes:
+                subsets = training_subsets(split.train, config.train_sizes, config.seed + split.fold)
+                parts += [(split.fold, size, train, split.valid, split.test) for size, train in subsets.items()]
+            else:
+                parts.append((split.fold, 0, split.train, split.valid, split.test))
+        for fold, size, train, valid, test in parts:
+            store.save_split(run_id, name, fold, train, valid, test, train_size=size)
         for model in config.models:
             if not specs[model].supports(card.task, card.modality):
                 continue
-            for split in splits:
+            for fold, size, train, valid, test in parts:
                 total += 1
-                key = unit_key(run_id, name, model, split.fold)
+                key = unit_key(run_id, name, model, fold, size)
                 if key in finished:
                     continue
                 tasks.append(UnitTask(
-                    unit_key=key, card=card, cache_dir=cache_dir, model=model, fold=split.fold,
-                    train=split.train, valid=split.valid, test=split.test, budget=config.budget,
-                    seed=config.seed, sampler=config.sampler, device=config.device, threads=threads,
+                    unit_key=key, card=card, cache_dir=cache_dir, model=model, fold=fold, train=train,
+                    valid=valid, test=test, budget=config.budget, seed=config.seed, sampler=config.sampler,
+                    device=config.device, threads=threads, train_size=size,
                 ))
     # Longest units first keeps both workers busy at the end of the run.
     tasks.sort(key=lambda t: -len(t.train) * (2 if specs[t.model].family == "deep" else 1))

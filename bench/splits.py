@@ -76,3 +76,11 @@ def make_splits(
             )
         splits.append(Split(fold, np.sort(train), np.sort(valid), np.sort(test)))
     return splits
+
+
+def training_subsets(train: np.ndarray, sizes: tuple[int, ...], seed: int) -> dict[int, np.ndarray]:
+    """Nested subsets of an inner train part for learning curves: each size is a prefix of one
+    seeded permutation, so a larger training set always contains the smaller ones.
+    Sizes above what the part holds are left out."""
+    order = np.random.default_rng(seed).permutation(train)
+    return {size: np.sort(order[:size]) for size in sizes if size <= len(train)}

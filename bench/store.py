@@ -35,10 +35,11 @@ CREATE TABLE IF NOT EXISTS splits (
     run_id TEXT NOT NULL REFERENCES runs(run_id),
     dataset TEXT NOT NULL,
     fold INTEGER NOT NULL,
+    train_size INTEGER NOT NULL,  -- 0: the whole (capped) inner train part
     train BLOB NOT NULL,
     valid BLOB NOT NULL,
     test BLOB NOT NULL,
-    PRIMARY KEY (run_id, dataset, fold)
+    PRIMARY KEY (run_id, dataset, fold, train_size)
 );
 CREATE TABLE IF NOT EXISTS units (
     unit_key TEXT PRIMARY KEY,
@@ -46,6 +47,7 @@ CREATE TABLE IF NOT EXISTS units (
     dataset TEXT NOT NULL,
     model TEXT NOT NULL,
     fold INTEGER NOT NULL,
+    train_size INTEGER NOT NULL,  -- 0: the whole (capped) inner train part
     status TEXT NOT NULL,
     error TEXT,
     n_train INTEGER,
@@ -177,17 +179,17 @@ class Store:
         ]
 
     # splits
-    def save_split(self, run_id: str, dataset: str, fold: int, train, valid, test) -> None:
+    def save_split(self, run_id: str, dataset: str, fold: int, train, valid, test, train_size: int = 0) -> None:
         with self.db:
             self.db.execute(
-                "INSERT OR IGNORE INTO splits VALUES (?, ?, ?, ?, ?, ?)",
-                (run_id, dataset, fold, _to_blob(train), _to_blob(valid), _to_blob(test)),
+                "INSERT OR IGNORE INTO splits VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (run_id, dataset, fold, train_size, _to_blob(train), _to_blob(valid), _to_blob(test)),
             )
 
-    def load_split(self, run_id: str, dataset: str, fold: int) -> dict[str, np.ndarray] | None:
+    def load_split(self, run_id: str, dataset: str, fold: int, train_size: int = 0) -> dict[str, np.ndarray] | None:
         row = self.db.execute(
-            "SELECT train, valid, test FROM splits WHERE run_id = ? AND dataset = ? AND fold = ?",
-            (run_id, dataset, fold),
+            "SELECT train, valid, test FROM splits WHERE run_id = ? AND dataset = ? AND fold = ? AND train_size = ?",
+            (run_id, dataset, fold, train_size),
         ).fetchone()
         if row is None:
             return None
@@ -204,10 +206,10 @@ class Store:
         with self.db:
             self.db.execute("DELETE FROM trials WHERE unit_key = ?", (unit["unit_key"],))
             self.db.execute(
-                "INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     unit["unit_key"], run_id, unit["dataset"], unit["model"], unit["fold"],
-                    unit["status"], unit.get("error"), unit.get("n_train"),
+                    unit.get("train_size") or 0, unit["status"], unit.get("error"), unit.get("n_train"),
                     unit.get("baseline_score"), unit.get("wall_s"), unit.get("threads"), time.time(),
                 ),
             )
@@ -228,14 +230,14 @@ class Store:
 
     def units(self, run_id: str) -> list[dict]:
         rows = self.db.execute(
-            "SELECT * FROM units WHERE run_id = ? ORDER BY dataset, model, fold", (run_id,)
+            "SELECT * FROM units WHERE run_id = ? ORDER BY dataset, model, train_size, fold", (run_id,)
         ).fetchall()
         return [dict(r) for r in rows]
 
     def trials(self, run_id: str) -> list[dict]:
         rows = self.db.execute(
-            """SELECT t.*, u.dataset, u.model, u.fold FROM trials t JOIN units u USING (unit_key)
-               WHERE u.run_id = ? ORDER BY u.dataset, u.model, u.fold, t.number""",
+            """SELECT t.*, u.dataset, u.model, u.fold, u.train_size FROM trials t JOIN units u USING (unit_key)
+               WHERE u.run_id = ? ORDER BY u.dataset, u.model, u.train_size, u.fold, t.number""",
             (run_id,),
         ).fetchall()
         result = []

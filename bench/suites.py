@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-FIELDS = {"name", "description", "datasets", "models", "trials", "seconds", "folds", "max_train", "seed", "sampler"}
+FIELDS = {"name", "description", "datasets", "models", "trials", "seconds", "folds", "max_train", "seed", "sampler",
+          "train_sizes"}
 
 
 class SuiteError(Exception):
@@ -25,6 +26,7 @@ class Suite:
     max_train: int | None = None
     seed: int = 0
     sampler: str = "tpe"
+    train_sizes: tuple[int, ...] | None = None  # learning curves: one unit per training size
     path: Path | None = field(default=None, compare=False)
 
 
@@ -52,6 +54,7 @@ def load_suite(path: Path) -> Suite:
         max_train=raw.get("max_train"),
         seed=raw.get("seed", 0),
         sampler=raw.get("sampler", "tpe"),
+        train_sizes=tuple(raw["train_sizes"]) if raw.get("train_sizes") else None,
         path=Path(path),
     )
 

@@ -56,6 +56,12 @@ class UnitTask:
     sampler: str = "tpe"
     device: str = "cpu"
     threads: int = 1
+    train_size: int = 0  # learning curves: the size of this unit's training subset; 0 = whole part
+
+    def identity(self) -> dict:
+        """The fields a unit record carries whatever its outcome."""
+        return {"unit_key": self.unit_key, "dataset": self.card.name, "model": self.model, "fold": self.fold,
+                "train_size": self.train_size, "n_train": len(self.train), "threads": self.threads}
 
 
 def unit_seed(seed: int, dataset: str, model: str, fold: int) -> int:
@@ -150,17 +156,12 @@ def run_unit(task: UnitTask, on_event=None) -> dict:
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
     ok = [r for r in rows if r["status"] == "ok"]
     unit = {
-        "unit_key": task.unit_key,
-        "dataset": task.card.name,
-        "model": task.model,
-        "fold": task.fold,
+        **task.identity(),
         # A unit without a single scored trial takes the status of its last trial (failed, nan, oom).
         "status": "done" if ok else (rows[-1]["status"] if rows else "failed"),
         "error": None if ok else (rows[-1].get("error") if rows else "no trial ran within the budget"),
-        "n_train": len(parts["train"]),
         "baseline_score": baseline,
         "wall_s": time.monotonic() - unit_start,
-        "threads": task.threads,
     }
     return {"unit": unit, "trials": rows}
 

@@ -13,22 +13,38 @@ pixels repeated), the classic translation augmentation for digits.
 
 Default: 3 blocks of 16/32/64 channels, 3x3 kernels, dropout 0.1, AdamW lr
 2e-3 with a cosine schedule, weight decay 1e-4, batch 128, shifts on, at most
-30 epochs with patience 5. Measured on one CPU thread: 98% on 2,400 MNIST
-training images in ~30 s, 96% on MNIST-1D (3,000 training sequences) in ~8 s,
-where the MNIST-1D paper reports ~94% for its CNN and ~68% for an MLP.
+20 epochs with patience 5. Measured on one CPU thread (a busy 2-core machine):
+98.2% on MNIST (3,200 training images) in ~30 s and 96.3% on MNIST-1D (3,200
+training sequences) in ~5 s, where the MNIST-1D paper reports ~94% for its
+CNN and ~68% for an MLP.
+
 Space: channels 8/16/32 (doubling per block), 1..3 blocks, kernel 3 or 5,
 dropout 0..0.5, lr 1e-4..1e-2 (log), weight decay 1e-6..1e-2 (log), batch
 64/128/256, shifts on or off; kept small enough that a trial stays CPU-cheap.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 import numpy as np
 
 from . import DataInfo, FitContext, ModelSpec, Part
 
-DEFAULTS: dict[str, Any] = {
+
+class CNNParams(TypedDict):
+    channels: int  # in the first block; doubled in each next block
+    n_blocks: int
+    kernel_size: int
+    dropout: float
+    lr: float
+    weight_decay: float
+    batch_size: int
+    augment: bool  # random shifts of the training examples
+    max_epochs: int  # not tuned
+    patience: int  # not tuned
+
+
+DEFAULTS: CNNParams = {
     "channels": 16,
     "n_blocks": 3,
     "kernel_size": 3,
@@ -37,12 +53,12 @@ DEFAULTS: dict[str, Any] = {
     "weight_decay": 1e-4,
     "batch_size": 128,
     "augment": True,
-    "max_epochs": 30,
+    "max_epochs": 20,
     "patience": 5,
 }
 
 
-def space(trial) -> dict[str, Any]:
+def space(trial) -> CNNParams:
     return {
         "channels": trial.suggest_categorical("channels", (8, 16, 32)),
         "n_blocks": trial.suggest_int("n_blocks", 1, 3),
@@ -58,6 +74,7 @@ def space(trial) -> dict[str, Any]:
 
 
 def build_cnn(shape: tuple[int, ...], d_out: int, channels: int, n_blocks: int, kernel_size: int, dropout: float):
+    import torch
     from torch import nn
 
     one_d = len(shape) == 2
@@ -73,7 +90,9 @@ def build_cnn(shape: tuple[int, ...], d_out: int, channels: int, n_blocks: int, 
         c_in = c_out
     # Flatten, not global average pooling: where a stroke sits matters for digits and 1-D signals.
     layers += [nn.Flatten(), nn.Dropout(dropout), nn.Linear(c_in * int(np.prod(sizes)), d_out)]
-    return nn.Sequential(*layers)
+    net = nn.Sequential(*layers)
+    # Channels-last weights make oneDNN run 2-D convs and pooling ~1.5x faster on CPU.
+    return net if one_d else net.to(memory_format=torch.channels_last)
 
 
 def random_shift(max_shift: int):

@@ -23,13 +23,26 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
 from . import DataInfo, FitContext, ModelSpec, Part
 
-DEFAULTS: dict[str, Any] = {
+
+class LightGBMParams(TypedDict):
+    learning_rate: float
+    num_leaves: int
+    min_data_in_leaf: int
+    feature_fraction: float  # columns sampled per tree
+    bagging_fraction: float  # rows sampled per tree
+    lambda_l1: float
+    lambda_l2: float
+    n_estimators: int  # most boosting rounds (not tuned)
+    early_stopping_rounds: int  # patience on the validation loss (not tuned)
+
+
+DEFAULTS: LightGBMParams = {
     "learning_rate": 0.05,
     "num_leaves": 31,
     "min_data_in_leaf": 20,
@@ -42,7 +55,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def space(trial) -> dict[str, Any]:
+def space(trial) -> LightGBMParams:
     return {
         "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
         "num_leaves": trial.suggest_int("num_leaves", 2, 4096, log=True),

@@ -13,16 +13,22 @@ nothing to stop early, and the deadline is not checked (a fit takes seconds).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
 from . import DataInfo, FitContext, ModelSpec, Part
 
-DEFAULTS: dict[str, Any] = {"alpha": 1.0, "max_iter": 1000}
+
+class LinearParams(TypedDict):
+    alpha: float  # L2 strength: ridge alpha, logistic C = 1 / alpha
+    max_iter: int  # lbfgs iteration cap (not tuned)
 
 
-def space(trial) -> dict[str, Any]:
+DEFAULTS: LinearParams = {"alpha": 1.0, "max_iter": 1000}
+
+
+def space(trial) -> LinearParams:
     return {
         "alpha": trial.suggest_float("alpha", 1e-4, 1e4, log=True),
         "max_iter": DEFAULTS["max_iter"],
@@ -51,9 +57,8 @@ def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext)
 
     from bench.preprocess import FeatureEncoder
 
+    params = _check_params(params)
     alpha = float(params["alpha"])
-    if not alpha > 0:
-        raise ValueError(f"alpha must be > 0, got {alpha}")
     encoder = FeatureEncoder(numeric="standard", seed=ctx.seed)
     X = encoder.fit_transform(train, info)
     if info.task == "regression":
@@ -65,6 +70,16 @@ def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext)
         ).fit(X, train.y)
         n_iter = int(np.max(estimator.n_iter_))
     return LinearFitted(encoder, estimator, info.task, info.n_classes, n_iter)
+
+
+def _check_params(params: dict) -> dict:
+    unknown = sorted(set(params) - set(DEFAULTS))
+    if unknown:
+        raise ValueError(f"linear: unknown parameter(s) {unknown}; valid: {sorted(DEFAULTS)}")
+    params = {**DEFAULTS, **params}
+    if not params["alpha"] > 0:
+        raise ValueError(f"linear: alpha must be > 0, got {params['alpha']}")
+    return params
 
 
 def _full_proba(estimator, X: np.ndarray, n_classes: int) -> np.ndarray:

@@ -17,12 +17,27 @@ Default: 3 x 256, dropout 0.1, lr 1e-3, weight_decay 1e-5, batch 256, at most
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal, TypedDict
 
 from . import DataInfo, FitContext, ModelSpec, Part
 
 NORMS = ("none", "batchnorm", "layernorm")
-DEFAULTS: dict[str, Any] = {
+
+
+class MLPParams(TypedDict):
+    n_layers: int
+    width: int
+    dropout: float
+    norm: Literal["none", "batchnorm", "layernorm"]
+    lr: float
+    weight_decay: float
+    batch_size: int
+    scaling: Literal["standard", "quantile"]  # tabular only: pixels get one mean/std
+    max_epochs: int  # not tuned
+    patience: int  # epochs without validation improvement before stopping (not tuned)
+
+
+DEFAULTS: MLPParams = {
     "n_layers": 3,
     "width": 256,
     "dropout": 0.1,
@@ -30,13 +45,13 @@ DEFAULTS: dict[str, Any] = {
     "lr": 1e-3,
     "weight_decay": 1e-5,
     "batch_size": 256,
-    "scaling": "standard",  # tabular only: images/sequences are scaled by one pixel mean/std
+    "scaling": "standard",
     "max_epochs": 100,
     "patience": 10,
 }
 
 
-def space(trial) -> dict[str, Any]:
+def space(trial) -> MLPParams:
     return {
         "n_layers": trial.suggest_int("n_layers", 1, 6),
         "width": trial.suggest_int("width", 64, 1024, log=True),

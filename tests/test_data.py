@@ -1,10 +1,12 @@
 """Tests for bench/data.py: cards, sources, encoding and the dataset cache."""
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from bench import data
@@ -302,3 +304,147 @@ def test_dataset_is_frozen(tmp_path):
     assert isinstance(dataset, Dataset)
     with pytest.raises(AttributeError):
         dataset.y = None  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------- own data
+
+USER_TABLE = """\
+customer_id;city;age;income;bought
+{rows}"""
+
+
+def write_user_csv(folder: Path, rows: int = 40, name: str = "shop.csv") -> Path:
+    """A semicolon-separated file with text, missing values and an ID column."""
+    cities = ["Lyon", "Oslo", "Kyiv"]
+    lines = [f"{1000 + 7 * i};{cities[i % 3] if i % 5 else ''};{20 + i % 30 if i % 4 else ''};"
+             f"{1000 + 37 * i % 500}.5;{'yes' if i % 3 == 0 else 'no'}" for i in range(rows)]
+    path = folder / name
+    path.write_text(USER_TABLE.format(rows="\n".join(lines) + "\n"))
+    return path
+
+
+def test_card_from_file_sniffs_the_delimiter_and_infers_types_and_task(tmp_path):
+    path = write_user_csv(tmp_path)
+    card = data.card_from_file(path, "bought")
+    assert (card.name, card.task, card.modality, card.target) == ("shop", "binary", "tabular", "bought")
+    assert card.source == f"csv:{path.resolve()}" and card.categorical == ("city",)
+    dataset = load(card, cache_dir=tmp_path / "cache")
+    assert dataset.n_rows == 40 and dataset.classes == ("no", "yes")
+    assert dataset.num_names == ("age", "income") and dataset.cat_names == ("city",)
+    assert np.isnan(dataset.X_num[:, 0]).sum() == 10 and (dataset.X_cat[:, 0] == -1).sum() == 8
+    assert any("ID-like" in note and "customer_id" in note for note in dataset.notes)
+
+
+@pytest.mark.parametrize("values, task", [
+    (["a", "b"] * 10, "binary"),
+    ([0.0, 1.0] * 10, "binary"),
+    (["a", "b", "c", "d"] * 5, "multiclass"),
+    ([1, 2, 3, 4, 5] * 4, "multiclass"),
+    (list(range(40)), "regression"),  # more than 20 distinct integers
+    ([0.5 * i for i in range(20)], "regression"),
+])
+def test_the_task_is_inferred_from_the_target(tmp_path, values, task):
+    pd.DataFrame({"x": np.arange(len(values)) % 3, "y": values}).to_csv(tmp_path / "t.csv", index=False)
+    assert data.card_from_file(tmp_path / "t.csv", "y").task == task
+
+
+def test_a_given_task_overrides_the_inference_and_is_checked(tmp_path):
+    pd.DataFrame({"x": range(20), "y": [1, 2, 3, 4, 5] * 4}).to_csv(tmp_path / "t.csv", index=False)
+    assert data.card_from_file(tmp_path / "t.csv", "y", task="regression").task == "regression"
+    with pytest.raises(DataError, match=r"t\.csv: task 'binary' needs 2 classes but target 'y' has 5"):
+        data.card_from_file(tmp_path / "t.csv", "y", task="binary")
+    with pytest.raises(DataError, match=r"t\.csv: task 'ranking' unknown; valid tasks are binary"):
+        data.card_from_file(tmp_path / "t.csv", "y", task="ranking")
+
+
+def test_card_from_file_reads_parquet(tmp_path):
+    frame = pd.DataFrame({"size": [1.0, 2.0, np.nan, 4.0] * 5, "colour": ["red", "blue"] * 10,
+                          "price": np.linspace(1, 50, 20)})
+    frame.to_parquet(tmp_path / "prices.parquet")
+    card = data.card_from_file(tmp_path / "prices.parquet", "price")
+    assert card.source.startswith("parquet:") and card.task == "regression" and card.categorical == ("colour",)
+    dataset = load(card, cache_dir=tmp_path / "cache")
+    assert dataset.n_rows == 20 and dataset.cat_names == ("colour",) and dataset.y.dtype == np.float64
+
+
+def test_a_tab_separated_file_with_padded_values(tmp_path):
+    (tmp_path / "t.tsv").write_text("a\tb\tlabel\n" + "".join(f"{i}\t {i % 4}\t {'xy'[i % 2]}\n" for i in range(20)))
+    dataset = load(data.card_from_file(tmp_path / "t.tsv", "label"), cache_dir=tmp_path / "cache")
+    assert dataset.classes == ("x", "y") and dataset.num_names[-1] == "b"
+
+
+@pytest.mark.parametrize("file_name, content, message", [
+    ("empty.csv", "", r"empty\.csv: empty file$"),
+    ("blank.csv", "\n\n", r"blank\.csv: empty file$"),
+    ("header.csv", "a,b,label\n", r"header\.csv: header only, no data rows$"),
+    ("ragged.csv", "a,b,label\n1,2,x\n1,2\n3,4,y\n", r"ragged\.csv: ragged rows: line 3 has 2 fields but the header has 3$"),
+    ("long.csv", "a,b,label\n1,2,x\n1,2,y,9\n", r"long\.csv: ragged rows: line 3 has 4 fields but the header has 3$"),
+    ("nolabel.csv", "a,b,c\n1,2,3\n4,5,6\n", r"nolabel\.csv: no target column 'label'; columns are a, b, c$"),
+    ("oneclass.csv", "a,label\n1,x\n2,x\n3,\n", r"oneclass\.csv: target column 'label' has one value \('x'\) in every row"),
+    ("nolabels.csv", "a,label\n1,\n2,\n", r"nolabels\.csv: target column 'label' has no values$"),
+    ("only.csv", "label\nx\ny\n", r"only\.csv: no feature columns besides the target 'label'$"),
+    ("table.xlsx", "PK\x03\x04", r"table\.xlsx: not a CSV or Parquet file \(suffix '\.xlsx'\); expected one of \.csv"),
+    ("binary.csv", "a,b\x00\x01\x02", r"binary\.csv: not a CSV file \(binary content\)$"),
+    ("broken.parquet", "not parquet at all", r"broken\.parquet: not a readable Parquet file \("),
+])
+def test_bad_input_gives_one_line_naming_the_file_and_the_problem(tmp_path, file_name, content, message):
+    path = tmp_path / file_name
+    path.write_text(content)
+    with pytest.raises(DataError, match=message) as caught:
+        data.card_from_file(path, "label")
+    assert "\n" not in str(caught.value) and str(caught.value).startswith(str(path))
+
+
+def test_a_path_that_does_not_exist_is_a_data_error(tmp_path):
+    with pytest.raises(DataError, match=r"nowhere\.csv: no such file$"):
+        data.card_from_file(tmp_path / "nowhere.csv", "label")
+    with pytest.raises(DataError, match=r"not a file"):
+        data.card_from_file(tmp_path, "label")
+
+
+def test_editing_the_data_file_rebuilds_the_cache(tmp_path):
+    path = write_user_csv(tmp_path)
+    card = data.card_from_file(path, "bought")
+    assert load(card, cache_dir=tmp_path / "cache").n_rows == 40
+    write_user_csv(tmp_path, rows=30)
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    assert load(card, cache_dir=tmp_path / "cache").n_rows == 30
+
+
+def test_a_team_folder_of_cards_pointing_at_files(tmp_path):
+    team = tmp_path / "team"
+    (team / "data").mkdir(parents=True)
+    write_user_csv(team / "data", name="shop.csv")
+    pd.read_csv(team / "data" / "shop.csv", sep=";").to_parquet(team / "data" / "shop.parquet")
+    for kind, suffix in (("csv", "csv"), ("parquet", "parquet")):
+        (team / f"shop_{kind}.toml").write_text(
+            f'source = "{kind}:data/shop.{suffix}"\ntask = "binary"\nmodality = "tabular"\ntarget = "bought"\n'
+            'categorical = ["city"]\ndrop = ["income"]\nlicence = "internal"\ncitation = "our shop"\n')
+    cards = catalogue(extra_dir=team)
+    assert {"shop_csv", "shop_parquet", "magic"} <= set(cards)
+    for name in ("shop_csv", "shop_parquet"):
+        dataset = load(cards[name], cache_dir=tmp_path / "cache")
+        assert dataset.n_rows == 40 and dataset.num_names == ("age",) and dataset.cat_names == ("city",)
+
+
+def test_a_team_card_with_a_missing_field_names_the_file_and_field(tmp_path):
+    write_card(tmp_path, file_stem="ours", target=None)
+    with pytest.raises(DataError, match=r"ours\.toml: missing required field 'target'$"):
+        catalogue(extra_dir=tmp_path)
+
+
+@pytest.mark.parametrize("drop, message", [
+    ('["label"]', r"field 'drop' lists the target 'label'"),
+    ('["colour"]', r"are both in 'drop' and in 'categorical'"),
+    ('["weight"]', r"drop column\(s\) weight not in source"),
+])
+def test_bad_drop_fields_are_data_errors(tmp_path, drop, message):
+    path = write_csv_card(tmp_path, card=CSV_CARD + f"drop = {drop}\n")
+    with pytest.raises(DataError, match=r"toy\.toml: .*" + message):
+        load(load_card(path), cache_dir=tmp_path / "cache")
+
+
+def test_dropped_columns_are_not_features(tmp_path):
+    path = write_csv_card(tmp_path, card=CSV_CARD + 'drop = ["shape"]\n')
+    dataset = load(load_card(path), cache_dir=tmp_path / "cache")
+    assert dataset.cat_names == ("colour",) and dataset.num_names == ("size",)

@@ -32,9 +32,9 @@ def _results(config: dict, units: list[dict], trials: list[dict]) -> list[dict]:
         by_unit[trial["unit_key"]].append(trial)
     cells = defaultdict(list)
     for unit in units:
-        cells[(unit["dataset"], unit["model"])].append(unit)
+        cells[(unit["dataset"], unit["model"], unit["train_size"])].append(unit)
     rows = []
-    for (dataset, model), cell_units in sorted(cells.items()):
+    for (dataset, model, train_size), cell_units in sorted(cells.items()):
         info = config["dataset_info"][dataset]
         scores, baselines, fit_s = [], [], []
         for unit in cell_units:
@@ -55,6 +55,7 @@ def _results(config: dict, units: list[dict], trials: list[dict]) -> list[dict]:
                 u["n_train"] for u in cell_units) else None,
             "model": model,
             "family": config["model_info"][model]["family"],
+            "train_size": train_size or None,
             "score": score,
             "ci_low": low,
             "ci_high": high,
@@ -105,7 +106,12 @@ def build_leaderboard(store: Store, run_id: str) -> dict:
     config = runs[run_id]["config"]
     units = store.units(run_id)
     trials = store.trials(run_id)
-    results = _results(config, units, trials)
+    cells = _results(config, units, trials)
+    # Learning-curve runs hold one cell per training size; the leaderboard reads the largest.
+    largest = defaultdict(int)
+    for row in cells:
+        largest[row["dataset"]] = max(largest[row["dataset"]], row["train_size"] or 0)
+    results = [row for row in cells if (row["train_size"] or 0) == largest[row["dataset"]]]
     sittings = store.sittings(run_id)
     return {
         "suite": config["suite"],
@@ -119,8 +125,11 @@ def build_leaderboard(store: Store, run_id: str) -> dict:
         "datasets": config["dataset_info"],
         "models": _model_summary(config, results),
         "results": results,
+        "learning_curve": [row for row in cells if row["train_size"]],
         "failures": [
-            {"dataset": u["dataset"], "model": u["model"], "fold": u["fold"], "error": u["error"]}
+            {"dataset": u["dataset"], "model": u["model"], "fold": u["fold"], "train_size": u["train_size"] or None,
+             "status": u["status"],
+             "error": u["error"]}
             for u in units if u["status"] != "done"
         ],
         "trial_counts": {

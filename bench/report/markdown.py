@@ -86,8 +86,11 @@ def render_markdown(board: dict) -> str:
         "",
     ]
     if board["failures"]:
-        lines += ["## Failures", "", "| dataset | model | fold | error |", "| --- | --- | ---: | --- |"]
-        lines += [f"| {f['dataset']} | {f['model']} | {f['fold']} | {f['error']} |" for f in board["failures"]]
+        lines += ["## Failures", "",
+                  "Units without a scored trial; they count as missing, never as a score.", "",
+                  "| dataset | model | fold | status | error |", "| --- | --- | ---: | --- | --- |"]
+        lines += [f"| {f['dataset']} | {f['model']} | {f['fold']} | {f['status']} | {f['error']} |"
+                  for f in board["failures"]]
         lines.append("")
     overhead = timing["overhead_fraction"]
     lines += [
