@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -32,6 +33,35 @@ def _resolve_device(device: str) -> str:
     return "cpu"
 
 
+FILE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq")
+
+
+def _is_own_data(name: str) -> bool:
+    return name.startswith("openml:") or name.lower().endswith(FILE_SUFFIXES) or "/" in name or Path(name).exists()
+
+
+def _add_own_data(names: tuple[str, ...], cards: dict, target: str | None, task: str | None) -> tuple[str, ...]:
+    """Turn file paths and openml:<id> names into cards; returns the dataset names to run."""
+    from bench.data import card_from_file, openml_card
+
+    resolved = []
+    for name in names:
+        if name in cards or not _is_own_data(name):
+            resolved.append(name)
+            continue
+        if name.startswith("openml:"):
+            card = openml_card(name)
+        else:
+            if not target:
+                raise UsageError(f"{name}: a dataset from a file needs --target COLUMN")
+            card = card_from_file(name, target, task)
+        if card.name in cards and cards[card.name].source != card.source:
+            card = dataclasses.replace(card, name=f"{card.name}-own")  # never shadow a catalogue dataset
+        cards[card.name] = card
+        resolved.append(card.name)
+    return tuple(resolved)
+
+
 def _pick(names: tuple[str, ...], known: dict, what: str) -> None:
     unknown = [n for n in names if n not in known]
     if unknown:
@@ -47,7 +77,7 @@ def _run_config(args, suite, cards, specs):
     from bench.runner import RunConfig
     from bench.tuning import SAMPLERS
 
-    datasets = _csv(args.datasets) if args.datasets else suite.datasets
+    datasets = _add_own_data(_csv(args.datasets), cards, args.target, args.task) if args.datasets else suite.datasets
     models = _csv(args.models) if args.models else suite.models
     _pick(datasets, cards, "dataset")
     _pick(models, specs, "model")
@@ -100,6 +130,15 @@ def _limits(args, config, workers: int):
     return Limits(memory_bytes=memory, wall_s=timeout)
 
 
+def _catalogue_dir(args) -> Path | None:
+    if not args.catalogue:
+        return None
+    folder = Path(args.catalogue)
+    if not folder.is_dir():
+        raise UsageError(f"--catalogue {folder}: not a folder of dataset cards")
+    return folder
+
+
 def cmd_run(args) -> int:
     from bench.data import catalogue, default_cache_dir
     from bench.executor import ExecutorError
@@ -113,7 +152,7 @@ def cmd_run(args) -> int:
     known_suites = suites()
     suite_name = args.suite or "quick"
     _pick((suite_name,), known_suites, "suite")
-    cards, specs = catalogue(), registry()
+    cards, specs = catalogue(_catalogue_dir(args)), registry()
     config = _run_config(args, known_suites[suite_name], cards, specs)
     if args.workers is not None and args.workers < 0:
         raise UsageError(f"--workers must be 0 (run in this process) or more, got {args.workers}")
@@ -178,17 +217,17 @@ def cmd_report(args) -> int:
 
 
 def cmd_datasets(args) -> int:
-    from bench.data import catalogue
+    from bench.data import catalogue, dataset_summary
 
-    cards = catalogue()
-    rows = [{"name": c.name, "task": c.task, "modality": c.modality, "source": c.source,
-             "shape": list(c.shape) if c.shape else None, "licence": c.licence} for c in cards.values()]
+    cache_dir = Path(args.cache) if args.cache else None
+    rows = [dataset_summary(card, cache_dir) for card in catalogue(_catalogue_dir(args)).values()]
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{'name':<16}{'task':<12}{'modality':<10}source")
+    print(f"{'name':<24}{'task':<12}{'modality':<10}{'rows':>8}{'features':>10}{'categ.':>8}{'missing':>9}  source")
     for r in rows:
-        print(f"{r['name']:<16}{r['task']:<12}{r['modality']:<10}{r['source']}")
+        print(f"{r['name']:<24}{r['task']:<12}{r['modality']:<10}{r['n_rows']:>8}{r['n_features']:>10}"
+              f"{r['n_categorical']:>8}{r['missing_share']:>9.3f}  {r['source']}")
     return 0
 
 
@@ -232,6 +271,10 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--suite", help="suite card name (default: quick); see `bench suites`")
     run.add_argument("--datasets", help="comma-separated dataset names, overriding the suite's")
     run.add_argument("--models", help="comma-separated model names, overriding the suite's")
+    run.add_argument("--target", help="target column of a dataset given as a CSV or Parquet path")
+    run.add_argument("--task", choices=("binary", "multiclass", "regression"),
+                     help="task of a dataset given as a path (default: inferred from the target)")
+    run.add_argument("--catalogue", help="a folder of your own dataset cards, added to the packaged ones")
     run.add_argument("--trials", type=int, help="trials per unit (dataset x model x fold)")
     run.add_argument("--seconds", type=float, help="seconds of wall time per unit")
     run.add_argument("--folds", type=int, help="outer folds (1 = a single 80/20 holdout)")
@@ -259,13 +302,16 @@ def parser() -> argparse.ArgumentParser:
     report.set_defaults(handler=cmd_report)
 
     for name, handler, text in (
-        ("datasets", cmd_datasets, "list the dataset catalogue"),
+        ("datasets", cmd_datasets, "list the dataset catalogue with computed meta-features"),
         ("models", cmd_models, "list the model zoo"),
         ("suites", cmd_suites, "list the suites"),
     ):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--json", action="store_true", help="print JSON")
         sub.set_defaults(handler=handler)
+        if name == "datasets":
+            sub.add_argument("--catalogue", help="a folder of your own dataset cards, added to the packaged ones")
+            sub.add_argument("--cache", help="dataset cache directory (default: $BENCH_CACHE or ~/.cache/bench)")
     return top
 
 

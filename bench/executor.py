@@ -10,7 +10,7 @@ import logging
 import dataclasses
 from typing import Callable, Iterator, Sequence
 
-from bench.isolation import Limits, run_unit_isolated, warm_imports
+from bench.isolation import Limits, run_unit_isolated
 from bench.threads import thread_env, threads_per_unit
 from bench.tuning import UnitTask
 
@@ -33,7 +33,7 @@ def dask_client(workers: int, threads: int, scheduler: str | None) -> Iterator:
     logging.getLogger("distributed").setLevel(logging.ERROR)
     if scheduler:
         try:
-            client = Client(scheduler, timeout=10)
+            client = Client(scheduler, timeout=5)
         except (OSError, TimeoutError) as error:
             raise ExecutorError(f"cannot reach the Dask scheduler at {scheduler}: {error}") from None
         with client:
@@ -52,8 +52,7 @@ def dask_client(workers: int, threads: int, scheduler: str | None) -> Iterator:
 
 
 def run_on_worker(task: UnitTask, limits: Limits) -> dict:
-    """The function a worker runs: warm imports once, then the unit in an isolated child."""
-    warm_imports()
+    """The function a worker runs: the unit, in an isolated child process."""
     return run_unit_isolated(task, limits)
 
 

@@ -1,31 +1,34 @@
-"""Fault isolation: each unit runs in a forked child process under a memory and wall-clock limit.
+"""Fault isolation: each unit runs in a child process under a memory and wall-clock limit.
 
 A model that segfaults, exhausts memory or hangs takes down only its own child.
-The child streams each trial row to the parent as soon as it finishes, so the
+The child streams each trial row to its parent as soon as it finishes, so the
 trials completed before a fault are kept, and the trial in flight is recorded
 with the fault's status: `crashed`, `oom` or `timeout`.
 
-Plain `os.fork` rather than `multiprocessing`: Dask's worker processes are
-daemonic, and daemonic processes may not start `multiprocessing` children. The
-worker imports the heavy libraries once (`warm_imports`) so that a fork costs
-milliseconds, and never runs numeric code itself, so no thread pool is forked.
+Children come from a `forkserver`: a single-threaded process that imports the
+heavy libraries once and forks one child per unit, so a unit starts in
+milliseconds. Forking the Dask worker itself would be cheaper still, but the
+worker is multi-threaded, and a child forked from a process whose OpenMP pool
+has run hangs in its first parallel region (seen here with LightGBM).
 """
 from __future__ import annotations
 
 import ctypes
 import faulthandler
+import multiprocessing
 import os
-import pickle
 import resource
 import signal
-import struct
+import sys
 import time
 from dataclasses import dataclass
 
 from bench.tuning import UnitTask, run_unit
 
 FAULTS = ("crashed", "oom", "timeout")
-_HEADER = struct.Struct("!Q")
+OOM_EXIT_CODE = 3
+# Imported once by the fork server, so that every unit's child starts warm.
+PRELOAD = ["bench.tuning", "bench.models", "numpy", "pandas", "sklearn.linear_model", "optuna", "lightgbm", "torch"]
 
 
 @dataclass(frozen=True)
@@ -36,52 +39,10 @@ class Limits:
     wall_s: float | None = None
 
 
-def warm_imports() -> None:
-    """Import what units need once per worker, so forked children start warm."""
-    import lightgbm  # noqa: F401
-    import optuna  # noqa: F401
-    import sklearn.linear_model  # noqa: F401
-    import torch  # noqa: F401
-
-    from bench.models import registry
-
-    registry()
-
-
-def _send(fd: int, message) -> None:
-    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    data = _HEADER.pack(len(payload)) + payload
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-class _Reader:
-    """Length-prefixed pickles from a pipe, read without blocking past a deadline."""
-
-    def __init__(self, fd: int):
-        self.fd = fd
-        self.buffer = bytearray()
-        self.closed = False
-
-    def read_available(self, timeout: float) -> list:
-        import select
-
-        ready, _, _ = select.select([self.fd], [], [], max(0.0, timeout))
-        if ready:
-            chunk = os.read(self.fd, 1 << 20)
-            if not chunk:
-                self.closed = True
-            self.buffer.extend(chunk)
-        messages = []
-        while len(self.buffer) >= _HEADER.size:
-            (size,) = _HEADER.unpack_from(self.buffer)
-            if len(self.buffer) < _HEADER.size + size:
-                break
-            messages.append(pickle.loads(bytes(self.buffer[_HEADER.size:_HEADER.size + size])))
-            del self.buffer[:_HEADER.size + size]
-        return messages
+def _context():
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    return context
 
 
 def _die_with_parent() -> None:
@@ -92,69 +53,86 @@ def _die_with_parent() -> None:
         pass
 
 
-def _child(task: UnitTask, fd: int, limits: Limits) -> None:
+def _child(task: UnitTask, connection, limits: Limits, model_modules: str | None, sys_path: list[str]) -> None:
     faulthandler.disable()  # the parent reports a fatal signal; no stack dump on shared stderr
     _die_with_parent()
+    # The fork server was started once, perhaps before the parent's model plug-ins were set.
+    if model_modules is not None:
+        os.environ["BENCH_MODEL_MODULES"] = model_modules
+    sys.path[:] = sys_path
     if limits.memory_bytes:
         resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-    result = run_unit(task, on_event=lambda event: _send(fd, event))
-    _send(fd, ("done", result))
+    try:
+        result = run_unit(task, on_event=connection.send)
+    except MemoryError:
+        raise SystemExit(OOM_EXIT_CODE)
+    connection.send(("done", result))
 
 
-def _fault_from_exit(status: int) -> tuple[str, str]:
-    if os.WIFSIGNALED(status):
-        number = os.WTERMSIG(status)
-        name = signal.Signals(number).name
-        if number == signal.SIGKILL:
+def _start(process) -> None:
+    """Start a child even from a daemonic process (Dask's workers are daemonic).
+
+    multiprocessing refuses children to daemons only so that they are not
+    orphaned; our children die with their fork server, which dies with the worker.
+    """
+    config = multiprocessing.current_process()._config
+    daemon = config.pop("daemon", None)
+    try:
+        process.start()
+    finally:
+        if daemon is not None:
+            config["daemon"] = daemon
+
+
+def _fault_from_exit(code: int) -> tuple[str, str]:
+    if code == OOM_EXIT_CODE:
+        return "oom", "the unit ran out of memory"
+    if code < 0:
+        name = signal.Signals(-code).name
+        if -code == signal.SIGKILL:
             return "crashed", f"killed by {name} (the kernel's out-of-memory killer, or another process)"
         return "crashed", f"the process died from signal {name}"
-    return "crashed", f"the process exited with code {os.WEXITSTATUS(status)} before finishing"
+    return "crashed", f"the process exited with code {code} before finishing"
 
 
 def run_unit_isolated(task: UnitTask, limits: Limits = Limits()) -> dict:
-    """Run a unit in a forked child; a fault becomes the unit's status instead of an exception."""
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns
-        code = 0
-        try:
-            os.close(read_fd)
-            _child(task, write_fd, limits)
-        except MemoryError:
-            code = 3
-        except BaseException:
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(write_fd)
-    reader = _Reader(read_fd)
+    """Run a unit in a child process; a fault becomes the unit's status instead of an exception."""
+    context = _context()
+    reader, writer = context.Pipe(duplex=False)
+    process = context.Process(
+        target=_child, args=(task, writer, limits, os.environ.get("BENCH_MODEL_MODULES"), list(sys.path)), daemon=True
+    )
+    _start(process)
+    writer.close()
     started = time.monotonic()
     rows, in_flight, result, fault = [], None, None, None
     try:
         while result is None and fault is None:
             remaining = None if limits.wall_s is None else limits.wall_s - (time.monotonic() - started)
             timed_out = remaining is not None and remaining <= 0
-            for kind, payload in reader.read_available(0.0 if timed_out else min(1.0, remaining or 1.0)):
-                if kind == "start":
-                    in_flight = payload
-                elif kind == "trial":
-                    rows.append(payload)
-                    in_flight = None
-                elif kind == "done":
-                    result = payload
-            if timed_out and result is None:
-                os.kill(pid, signal.SIGKILL)
-                fault = ("timeout", f"the unit ran past its wall-clock limit of {limits.wall_s:g} s and was killed")
+            if not reader.poll(0.0 if timed_out else min(1.0, remaining or 1.0)):
+                if timed_out:
+                    fault = ("timeout", f"the unit ran past its wall-clock limit of {limits.wall_s:g} s "
+                                        "and was killed")
+                continue
+            try:
+                kind, payload = reader.recv()
+            except (EOFError, OSError):  # the child is gone
+                process.join()
+                fault = _fault_from_exit(process.exitcode)
                 break
-            if reader.closed and result is None:
-                _, status = os.waitpid(pid, 0)
-                pid = None
-                fault = ("oom", "the unit ran out of memory") if (
-                    os.WIFEXITED(status) and os.WEXITSTATUS(status) == 3) else _fault_from_exit(status)
+            if kind == "start":
+                in_flight = payload
+            elif kind == "trial":
+                rows.append(payload)
+                in_flight = None
+            elif kind == "done":
+                result = payload
     finally:
-        os.close(read_fd)
-        if pid is not None:
-            os.waitpid(pid, 0)
+        reader.close()
+        if process.is_alive():
+            process.kill()
+        process.join()
     if result is not None:
         return result
     status, message = fault

@@ -14,9 +14,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench import metrics
-from bench.data import Dataset, DatasetCard, load
+from bench.data import Dataset, DatasetCard, dataset_summary, load
 from bench.environment import environment
 from bench.executor import run_units
+from bench.hygiene import shared_duplicates
 from bench.isolation import Limits
 from bench.models import ModelSpec
 from bench.splits import make_splits, training_subsets
@@ -52,35 +53,41 @@ def unit_key(run_id: str, dataset: str, model: str, fold: int, train_size: int =
     return hashlib.sha1(f"{run_id}/{dataset}/{model}/{fold}/{train_size}".encode()).hexdigest()[:16]
 
 
-def describe(config: RunConfig, cards: dict[str, DatasetCard], datasets: dict[str, Dataset],
-             specs: dict[str, ModelSpec]) -> dict:
-    """The run's config plus what the report needs to know of its datasets and models."""
+def describe(config: RunConfig, cards: dict[str, DatasetCard], specs: dict[str, ModelSpec], cache_dir: Path,
+             shared: dict[str, list[int]]) -> dict:
+    """The run's config plus what the report needs to know of its datasets (meta-features,
+    hygiene notes) and models, so that the report reads the store alone."""
+    dataset_info = {}
+    for name in config.datasets:
+        summary = dataset_summary(cards[name], cache_dir)
+        notes = list(summary.pop("notes"))
+        if any(shared[name]):
+            notes.append(f"{sum(shared[name])} test row(s) exactly duplicate a training row "
+                         f"(per fold: {', '.join(map(str, shared[name]))})")
+        for drop in ("name", "citation", "licence", "benchmarks"):
+            summary.pop(drop, None)
+        dataset_info[name] = {**summary, "metric": metrics.primary_metric(cards[name].task), "notes": notes,
+                              "test_duplicates_of_train": shared[name]}
     return {
         **asdict(config),
-        "dataset_info": {
-            name: {
-                "task": cards[name].task,
-                "modality": cards[name].modality,
-                "metric": metrics.primary_metric(cards[name].task),
-                "n_rows": datasets[name].n_rows,
-                "source": cards[name].source,
-            }
-            for name in config.datasets
-        },
+        "dataset_info": dataset_info,
         "model_info": {name: {"family": specs[name].family, "source": specs[name].source} for name in config.models},
     }
 
 
 def plan(config: RunConfig, store: Store, cards: dict[str, DatasetCard], datasets: dict[str, Dataset],
-         specs: dict[str, ModelSpec], cache_dir: Path, threads: int) -> tuple[list[UnitTask], int]:
-    """Unfinished units of the run, and how many units it has in all. Saves the splits."""
+         specs: dict[str, ModelSpec], cache_dir: Path, threads: int) -> tuple[list[UnitTask], int, dict]:
+    """Unfinished units of the run, how many units it has in all, and per dataset the number of
+    test rows that duplicate a training row in each fold. Saves the splits."""
     run_id = config.run_id
     finished = store.finished_units(run_id)
-    tasks, total = [], 0
+    tasks, total, shared = [], 0, {}
     for name in config.datasets:
         card, dataset = cards[name], datasets[name]
         parts = []  # (fold, train_size, train, valid, test)
-        for split in make_splits(dataset.y, card.task, config.folds, config.seed, config.max_train):
+        splits = make_splits(dataset.y, card.task, config.folds, config.seed, config.max_train)
+        shared[name] = [shared_duplicates(dataset, s.train, s.test) for s in splits]
+        for split in splits:
             if config.train_sizes:
                 subsets = training_subsets(split.train, config.train_sizes, config.seed + split.fold)
                 parts += [(split.fold, size, train, split.valid, split.test) for size, train in subsets.items()]
@@ -103,7 +110,7 @@ def plan(config: RunConfig, store: Store, cards: dict[str, DatasetCard], dataset
                 ))
     # Longest units first keeps both workers busy at the end of the run.
     tasks.sort(key=lambda t: -len(t.train) * (2 if specs[t.model].family == "deep" else 1))
-    return tasks, total
+    return tasks, total, shared
 
 
 def execute(config: RunConfig, store: Store, cards: dict[str, DatasetCard], specs: dict[str, ModelSpec],
@@ -115,8 +122,11 @@ def execute(config: RunConfig, store: Store, cards: dict[str, DatasetCard], spec
     started = time.monotonic()
     datasets = {name: load(cards[name], cache_dir) for name in config.datasets}
     run_id = config.run_id
-    store.ensure_run(run_id, describe(config, cards, datasets, specs))
-    tasks, total = plan(config, store, cards, datasets, specs, cache_dir, threads)
+    tasks, total, shared = plan(config, store, cards, datasets, specs, cache_dir, threads)
+    store.ensure_run(run_id, describe(config, cards, specs, cache_dir, shared))
+    for name, counts in shared.items():
+        if any(counts):
+            print(f"warning: {name}: {sum(counts)} test row(s) exactly duplicate a training row", file=sys.stderr)
     sitting = store.start_sitting(run_id, workers, environment(threads, config.device))
     counts = {"units": 0, "trials": 0, "failed_units": 0, "skipped": total - len(tasks)}
     bar = tqdm(total=total, initial=total - len(tasks), unit="unit", disable=not progress,

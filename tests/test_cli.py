@@ -60,3 +60,51 @@ def test_help_for_every_command():
     for command in ("run", "report", "datasets", "models", "suites"):
         result = bench(command, "--help")
         assert result.returncode == 0 and "usage: bench" in result.stdout
+
+
+def write_own_csv(path):
+    """A user's file: text columns, missing values and an ID column, from real data (wine)."""
+    from sklearn.datasets import load_wine
+
+    data = load_wine(as_frame=True).frame
+    data.insert(0, "customer_id", [f"C{i:05d}" for i in range(len(data))])
+    data["region"] = ["north" if i % 3 else "south" for i in range(len(data))]
+    data.loc[::7, "alcohol"] = None
+    data["target"] = data["target"].map({0: "barolo", 1: "grignolino", 2: "barbera"})
+    data.to_csv(path, index=False)
+
+
+def test_own_csv_runs_through_and_appears_in_the_leaderboard(tmp_path):
+    csv = tmp_path / "my wines.csv"
+    write_own_csv(csv)
+    out = tmp_path / "out"
+    result = bench("run", "--datasets", str(csv), "--target", "target", "--models", "linear,lightgbm",
+                   "--trials", "2", "--workers", "0", "--out", str(out), "--no-progress")
+    assert result.returncode == 0, result.stderr[-3000:]
+    board = json.loads((out / "leaderboard.json").read_text())
+    rows = {r["model"]: r for r in board["results"]}
+    assert set(rows) == {"linear", "lightgbm"} and all(r["dataset"] == "my wines" for r in rows.values())
+    assert all(r["task"] == "multiclass" and r["status"] == "ok" and r["score"] > 0.8 for r in rows.values())
+    info = board["datasets"]["my wines"]
+    assert any("customer_id" in note for note in info["notes"])  # the ID column was dropped, with a note
+
+
+@pytest.mark.parametrize("content, message", [
+    ("", "empty"),
+    ("a,b,target\n", "header only, no data rows"),
+])
+def test_bad_own_files_are_one_line_and_write_nothing(tmp_path, content, message):
+    csv = tmp_path / "bad.csv"
+    csv.write_text(content)
+    out = tmp_path / "out"
+    result = bench("run", "--datasets", str(csv), "--target", "target", "--models", "linear", "--out", str(out))
+    assert result.returncode == 2 and str(csv) in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_a_file_without_target_flag_is_refused(tmp_path):
+    csv = tmp_path / "mine.csv"
+    write_own_csv(csv)
+    result = bench("run", "--datasets", str(csv), "--models", "linear", "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and "needs --target COLUMN" in result.stderr

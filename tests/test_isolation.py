@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from bench.data import catalogue, load
-from bench.isolation import Limits, run_unit_isolated, warm_imports
+from bench.isolation import Limits, run_unit_isolated
 from bench.splits import make_splits
 from bench.tuning import Budget, UnitTask
 
@@ -16,7 +16,6 @@ TESTS = str(Path(__file__).parent)
 def fault_models(monkeypatch):
     monkeypatch.syspath_prepend(TESTS)
     monkeypatch.setenv("BENCH_MODEL_MODULES", "fault_models")
-    warm_imports()  # as a worker does before its first unit, so that children start warm
 
 
 def unit(model, cache_dir, trials=2):

@@ -58,7 +58,7 @@ def test_every_fault_is_recorded_and_the_run_goes_on(tmp_path, env):
 
 
 def test_kill_minus_nine_then_resume_keeps_every_unit_once(tmp_path, env):
-    args = ("--datasets", "wine,breast_cancer,digits", "--models", "linear,lightgbm", "--trials", "2",
+    args = ("--datasets", "wine,breast_cancer", "--models", "linear,lightgbm", "--trials", "2",
             "--folds", "3", "--workers", "1")
     reference = subprocess.run(bench_command(tmp_path / "reference", *args), capture_output=True, text=True,
                                env=env, timeout=600)
@@ -75,15 +75,15 @@ def test_kill_minus_nine_then_resume_keeps_every_unit_once(tmp_path, env):
     os.kill(driver.pid, signal.SIGKILL)
     driver.wait()
     killed_at = done_units(store)
-    assert 2 <= killed_at < 18
+    assert 2 <= killed_at < 12
 
     resumed = subprocess.run(bench_command(out, *args), capture_output=True, text=True, env=env, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"skipped {killed_at} finished" in resumed.stderr
     db = sqlite3.connect(store)
-    assert db.execute("SELECT COUNT(*) FROM units").fetchone()[0] == 18
+    assert db.execute("SELECT COUNT(*) FROM units").fetchone()[0] == 12
     per_unit = db.execute("SELECT COUNT(*) FROM trials GROUP BY unit_key").fetchall()
-    assert len(per_unit) == 18 and {count for (count,) in per_unit} == {2}
+    assert len(per_unit) == 12 and {count for (count,) in per_unit} == {2}
     assert scores(out)[0] == scores(tmp_path / "reference")[0]
 
 
