@@ -23,6 +23,7 @@ import sys
 import time
 from dataclasses import dataclass
 
+from bench.threads import WAIT_POLICY
 from bench.tuning import UnitTask, run_unit
 
 FAULTS = ("crashed", "oom", "timeout")
@@ -40,6 +41,8 @@ class Limits:
 
 
 def _context():
+    for name, value in WAIT_POLICY.items():  # read once, when the fork server loads OpenMP
+        os.environ.setdefault(name, value)
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOAD)
     return context
@@ -64,9 +67,11 @@ def _child(task: UnitTask, connection, limits: Limits, model_modules: str | None
         resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
     try:
         result = run_unit(task, on_event=connection.send)
+        connection.send(("done", result))
     except MemoryError:
         raise SystemExit(OOM_EXIT_CODE)
-    connection.send(("done", result))
+    except (BrokenPipeError, EOFError):  # the parent is gone (a killed run); nobody to report to
+        raise SystemExit(1)
 
 
 def _start(process) -> None:

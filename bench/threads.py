@@ -25,9 +25,15 @@ def threads_per_unit(workers: int, available: int | None = None) -> int:
     return max(1, (available or cores()) // max(1, workers))
 
 
+# OpenMP threads that spin while waiting fight each other when cores are shared (torch and
+# LightGBM load one libgomp): a 1-second LightGBM fit was seen taking 100 s with 2 spinning
+# threads on a busy 2-core machine. Passive waiting costs little and is steady.
+WAIT_POLICY = {"OMP_WAIT_POLICY": "PASSIVE"}
+
+
 def thread_env(threads: int) -> dict[str, str]:
     """Environment for a worker process, set before any numeric library starts its pool."""
-    return {name: str(threads) for name in THREAD_ENV}
+    return {**{name: str(threads) for name in THREAD_ENV}, **WAIT_POLICY}
 
 
 @contextlib.contextmanager
