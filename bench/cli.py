@@ -18,7 +18,17 @@ class UsageError(Exception):
 
 
 def _csv(text: str) -> tuple[str, ...]:
-    return tuple(item.strip() for item in text.split(",") if item.strip())
+    """Split on commas outside brackets, so that `mlp[norm=none,dropout=0],lightgbm` is two names."""
+    items, depth, current = [], 0, ""
+    for char in text:
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            items.append(current)
+            current = ""
+        else:
+            current += char
+    items.append(current)
+    return tuple(item.strip() for item in items if item.strip())
 
 
 def _resolve_device(device: str) -> str:

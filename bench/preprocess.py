@@ -11,29 +11,39 @@ validation and test parts, so no statistic of held-out rows leaks into a trial.
   scaled by one mean and one std over all pixels; per-pixel scaling would blow
   up a pixel that happens to be constant in train (an MNIST border, say).
 - categorical codes: one-hot over the most frequent ``max_categories`` codes
-  seen in train; unseen, rare and missing codes (-1) become all zeros.
+  seen in train; unseen, rare and missing codes (-1) become all zeros. Or, for
+  nets that embed categoricals, ``categorical="codes"``: one column per
+  feature holding 1 + the code's position among the kept codes, and 0 for an
+  unseen, rare or missing code (a float, exact for any cardinality the encoder
+  keeps); ``cat_cardinalities`` then gives each column's number of values.
 """
 from __future__ import annotations
 
 import numpy as np
 
 NUMERIC_SCALINGS = ("standard", "quantile")
+CATEGORICAL_ENCODINGS = ("one-hot", "codes")
 
 
 class FeatureEncoder:
     """Fit on a train ``Part``; ``transform`` returns a float32 matrix for any part.
 
     ``numeric``: "standard" or "quantile" (tabular data only; images and
-    sequences always get one global mean/std). ``max_categories``: one-hot
-    columns kept per categorical feature.
+    sequences always get one global mean/std). ``categorical``: "one-hot" or
+    "codes" (see the module docstring); codes come last, after the numeric
+    columns and missing indicators (``n_numeric_out`` of them).
+    ``max_categories``: codes kept per categorical feature.
     """
 
-    def __init__(self, numeric: str = "standard", max_categories: int = 64, seed: int = 0):
+    def __init__(self, numeric: str = "standard", max_categories: int = 64, seed: int = 0, categorical: str = "one-hot"):
         if numeric not in NUMERIC_SCALINGS:
             raise ValueError(f"numeric must be one of {NUMERIC_SCALINGS}, got {numeric!r}")
+        if categorical not in CATEGORICAL_ENCODINGS:
+            raise ValueError(f"categorical must be one of {CATEGORICAL_ENCODINGS}, got {categorical!r}")
         if max_categories < 1:
             raise ValueError(f"max_categories must be >= 1, got {max_categories}")
         self.numeric = numeric
+        self.categorical = categorical
         self.max_categories = max_categories
         self.seed = seed
 
@@ -63,6 +73,8 @@ class FeatureEncoder:
             self.mean = X.mean(axis=0)
             self.std = _safe_std(X.std(axis=0))
         self.categories = [_kept_codes(col, self.max_categories) for col in np.asarray(part.X_cat).T]
+        self.n_numeric_out = X.shape[1] + len(self.indicator_cols)
+        self.cat_cardinalities = tuple(len(kept) + 1 for kept in self.categories)  # 0 = unseen, rare or missing
         return self
 
     def transform(self, part) -> np.ndarray:
@@ -75,7 +87,7 @@ class FeatureEncoder:
             X = (X - self.mean) / self.std
         blocks = [X, missing[:, self.indicator_cols]]
         for codes, kept in zip(np.asarray(part.X_cat).T, self.categories):
-            blocks.append(_one_hot(codes, kept))
+            blocks.append(_one_hot(codes, kept) if self.categorical == "one-hot" else _positions(codes, kept)[:, None])
         return np.ascontiguousarray(np.hstack(blocks), dtype=np.float32)
 
     def fit_transform(self, part, info) -> np.ndarray:
@@ -102,6 +114,17 @@ def _kept_codes(codes: np.ndarray, max_categories: int) -> np.ndarray:
     values, counts = np.unique(codes, return_counts=True)
     order = np.argsort(-counts, kind="stable")[:max_categories]
     return np.sort(values[order])
+
+
+def _positions(codes: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """1 + the position of each code among ``kept``; 0 for missing (-1), unseen and rare codes."""
+    out = np.zeros(len(codes), dtype=np.float64)
+    if len(kept) == 0:
+        return out
+    position = np.minimum(np.searchsorted(kept, codes), len(kept) - 1)
+    hit = kept[position] == codes
+    out[hit] = position[hit] + 1
+    return out
 
 
 def _one_hot(codes: np.ndarray, kept: np.ndarray) -> np.ndarray:

@@ -1,4 +1,6 @@
-"""Statistics over stored results: fold means with confidence intervals, normalised scores, ranks."""
+"""Statistics over stored results: fold means with confidence intervals, normalised scores, ranks,
+bootstrap intervals, Elo (Bradley-Terry) ratings, Wilcoxon with Holm, Friedman with Nemenyi, and
+anytime (tuning) curves over random trial orders."""
 from __future__ import annotations
 
 import math
@@ -38,3 +40,207 @@ def ranks(scores: dict[str, float]) -> dict[str, float]:
     models = list(scores)
     values = sps.rankdata([-scores[m] for m in models], method="average")
     return {model: float(rank) for model, rank in zip(models, values)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Bootstrap
+# ---------------------------------------------------------------------------------------------
+
+def bootstrap_ci(values, statistic=np.mean, n_boot: int = 2000, seed: int = 0,
+                 confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+    """The statistic and its percentile-bootstrap interval (resampling values with replacement)."""
+    array = np.asarray(values, dtype=float)
+    point = float(statistic(array))
+    if len(array) < 2:
+        return point, point, point
+    rng = np.random.default_rng(seed)
+    samples = array[rng.integers(0, len(array), size=(n_boot, len(array)))]
+    replicates = np.apply_along_axis(statistic, 1, samples)
+    tail = 100 * (1 - confidence) / 2
+    return point, float(np.percentile(replicates, tail)), float(np.percentile(replicates, 100 - tail))
+
+
+# ---------------------------------------------------------------------------------------------
+# Bradley-Terry strengths on the Elo scale
+# ---------------------------------------------------------------------------------------------
+
+ELO_BASE = 1000.0
+ELO_SCALE = 400.0  # rating points per factor of 10 in the odds of winning, as in chess Elo
+ELO_PRIOR_TIES = 1.0  # virtual ties between every pair of models: keeps ratings finite
+
+
+def pairwise_wins(score_table: list[dict[str, float]], models: list[str]) -> np.ndarray:
+    """wins[d, i, j]: 1 if model i beat model j on comparison d (a dataset), 0.5 on a tie, else 0.
+
+    Each element of `score_table` holds the scores of the models present on one dataset;
+    a pair is compared only where both are present. Sum over d for the win matrix.
+    """
+    index = {m: i for i, m in enumerate(models)}
+    wins = np.zeros((len(score_table), len(models), len(models)))
+    for d, scores in enumerate(score_table):
+        present = [m for m in models if scores.get(m) is not None]
+        for a in present:
+            for b in present:
+                if a != b and scores[a] >= scores[b]:
+                    wins[d, index[a], index[b]] = 1.0 if scores[a] > scores[b] else 0.5
+    return wins
+
+
+def bradley_terry(wins: np.ndarray, prior_ties: float = ELO_PRIOR_TIES, tol: float = 1e-12,
+                  max_iter: int = 100_000) -> np.ndarray:
+    """Maximum-likelihood Bradley-Terry strengths by Hunter's (2004) MM algorithm.
+
+    P(i beats j) = p_i / (p_i + p_j). `prior_ties` virtual ties are added between every
+    pair, which keeps the estimate finite when a model wins or loses every comparison.
+    Strengths are returned with geometric mean 1.
+    """
+    wins = np.asarray(wins, dtype=float) + prior_ties / 2 * (1 - np.eye(len(wins)))
+    games = wins + wins.T
+    won = wins.sum(axis=1)
+    strength = np.ones(len(wins))
+    for _ in range(max_iter):
+        denominator = (games / (strength[:, None] + strength[None, :])).sum(axis=1)
+        updated = won / denominator
+        updated /= np.exp(np.mean(np.log(updated)))
+        if np.max(np.abs(updated - strength)) < tol:
+            strength = updated
+            break
+        strength = updated
+    return strength
+
+
+def elo_from_strength(strength: np.ndarray) -> np.ndarray:
+    """Strengths on the Elo scale: mean rating 1000, 400 points per factor of 10 in the odds."""
+    return ELO_BASE + ELO_SCALE * np.log10(strength)
+
+
+def elo_ratings(score_table: list[dict[str, float]], models: list[str], n_boot: int = 1000, seed: int = 0,
+                confidence: float = CONFIDENCE) -> dict[str, tuple[float, float, float]]:
+    """Elo rating of each model from pairwise comparisons per dataset, with a bootstrap interval
+    over datasets (the datasets are resampled with replacement, as TabArena does)."""
+    per_dataset = pairwise_wins(score_table, models)
+    point = elo_from_strength(bradley_terry(per_dataset.sum(axis=0)))
+    rng = np.random.default_rng(seed)
+    n = len(score_table)
+    replicates = np.empty((n_boot, len(models)))
+    for b in range(n_boot):
+        counts = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
+        replicates[b] = elo_from_strength(bradley_terry(np.tensordot(counts, per_dataset, axes=1), tol=1e-9))
+    tail = 100 * (1 - confidence) / 2
+    low, high = np.percentile(replicates, tail, axis=0), np.percentile(replicates, 100 - tail, axis=0)
+    return {m: (float(point[i]), float(low[i]), float(high[i])) for i, m in enumerate(models)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Paired tests over datasets
+# ---------------------------------------------------------------------------------------------
+
+def min_wilcoxon_n(alpha: float = 0.05) -> int:
+    """The fewest non-zero pairs with which an exact two-sided Wilcoxon test can reach `alpha`:
+    the smallest possible p-value with n pairs is 2 / 2**n."""
+    n = 1
+    while 2.0 / 2**n >= alpha:
+        n += 1
+    return n
+
+
+def wilcoxon(differences: list[float], alpha: float = 0.05) -> dict:
+    """Two-sided Wilcoxon signed-rank test of paired differences (zeros dropped, as Wilcoxon did).
+
+    Returns n (non-zero pairs), the statistic, the p-value (None when the test cannot run), the
+    median difference, the rank sums of the positive and negative differences, `direction` (+1 when
+    the positive side has the larger rank sum, -1 when the negative, 0 on a draw) and `testable`:
+    whether n is enough to ever reach `alpha`.
+    """
+    array = np.asarray(differences, dtype=float)
+    nonzero = array[array != 0]
+    result = {"n": int(len(nonzero)), "n_pairs": int(len(array)), "statistic": None, "p_value": None,
+              "median_difference": float(np.median(array)) if len(array) else None,
+              "rank_sum_positive": 0.0, "rank_sum_negative": 0.0, "direction": 0,
+              "testable": len(nonzero) >= min_wilcoxon_n(alpha)}
+    if len(nonzero) == 0:
+        return result
+    signed_ranks = sps.rankdata(np.abs(nonzero)) * np.sign(nonzero)
+    result["rank_sum_positive"] = float(signed_ranks[signed_ranks > 0].sum())
+    result["rank_sum_negative"] = float(-signed_ranks[signed_ranks < 0].sum())
+    result["direction"] = int(np.sign(result["rank_sum_positive"] - result["rank_sum_negative"]))
+    test = sps.wilcoxon(nonzero, zero_method="wilcox", alternative="two-sided")
+    result["statistic"] = float(test.statistic)
+    result["p_value"] = float(test.pvalue)
+    return result
+
+
+def holm(p_values: list[float | None]) -> list[float | None]:
+    """Holm's step-down adjustment of a family of p-values (None stays None and is not counted)."""
+    present = [(p, i) for i, p in enumerate(p_values) if p is not None]
+    present.sort()
+    m = len(present)
+    adjusted: list[float | None] = [None] * len(p_values)
+    running = 0.0
+    for step, (p, i) in enumerate(present):
+        running = max(running, min(1.0, (m - step) * p))
+        adjusted[i] = running
+    return adjusted
+
+
+def rank_matrix(matrix: np.ndarray) -> np.ndarray:
+    """Ranks within each row (dataset) of a datasets x models score matrix: 1 = best, ties averaged."""
+    return np.vstack([sps.rankdata(-row, method="average") for row in np.asarray(matrix, dtype=float)])
+
+
+def friedman(matrix: np.ndarray) -> dict:
+    """Friedman's test over a datasets x models score matrix (at least 2 datasets and 3 models),
+    with the Iman-Davenport F correction that Demsar (2006) recommends."""
+    matrix = np.asarray(matrix, dtype=float)
+    n, k = matrix.shape
+    chi2, p = sps.friedmanchisquare(*matrix.T)
+    denominator = n * (k - 1) - chi2
+    if denominator > 0:
+        f = (n - 1) * chi2 / denominator
+        f_p = float(sps.f.sf(f, k - 1, (k - 1) * (n - 1)))
+    else:  # the same order on every dataset: the F statistic is infinite
+        f, f_p = math.inf, 0.0
+    return {"n_datasets": n, "n_models": k, "chi2": float(chi2), "p_value": float(p),
+            "iman_davenport_f": float(f), "iman_davenport_p": f_p,
+            "mean_ranks": [float(r) for r in rank_matrix(matrix).mean(axis=0)]}
+
+
+def nemenyi_critical_difference(k: int, n: int, alpha: float = 0.05) -> float:
+    """Nemenyi's critical difference of mean ranks (Demsar 2006): q_alpha * sqrt(k (k+1) / (6 n)),
+    where q_alpha is the studentized range quantile over sqrt(2)."""
+    q = sps.studentized_range.ppf(1 - alpha, k, np.inf) / math.sqrt(2)
+    return float(q * math.sqrt(k * (k + 1) / (6.0 * n)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Anytime (tuning) curves
+# ---------------------------------------------------------------------------------------------
+
+def anytime_curves(valid: list[float | None], test: list[float | None], cost: list[float], n_boot: int,
+                   seed: int, keep_first: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Best-so-far test score, chosen by validation, after each trial, over random trial orders.
+
+    Trials with no score (failed) cost their time but can never be chosen. With `keep_first`
+    the first trial (the model's default) stays first and the others are shuffled. Returns
+    (scores, elapsed), both (n_boot, n_trials): the test score of the best-validation trial
+    among the first k+1 (NaN before any trial scored) and the seconds spent by then.
+    """
+    valid_array = np.array([-np.inf if v is None else v for v in valid], dtype=float)
+    test_array = np.array([np.nan if t is None else t for t in test], dtype=float)
+    cost_array = np.array([c or 0.0 for c in cost], dtype=float)
+    n = len(valid_array)
+    rng = np.random.default_rng(seed)
+    start = 1 if keep_first and n > 0 else 0
+    orders = np.tile(np.arange(n), (n_boot, 1))
+    for row in orders:
+        rng.shuffle(row[start:])
+    v, t, c = valid_array[orders], test_array[orders], cost_array[orders]
+    scores = np.full((n_boot, n), np.nan)
+    best_valid = np.full(n_boot, -np.inf)
+    best_test = np.full(n_boot, np.nan)
+    for k in range(n):
+        better = v[:, k] > best_valid  # strict: the earlier trial wins ties
+        best_valid = np.where(better, v[:, k], best_valid)
+        best_test = np.where(better, t[:, k], best_test)
+        scores[:, k] = best_test
+    return scores, np.cumsum(c, axis=1)

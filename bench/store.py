@@ -54,7 +54,8 @@ CREATE TABLE IF NOT EXISTS units (
     baseline_score REAL,
     wall_s REAL,
     threads INTEGER,
-    finished REAL
+    started REAL,   -- wall-clock time the unit started on its worker
+    finished REAL   -- wall-clock time the driver recorded it
 );
 CREATE TABLE IF NOT EXISTS trials (
     unit_key TEXT NOT NULL REFERENCES units(unit_key),
@@ -206,11 +207,12 @@ class Store:
         with self.db:
             self.db.execute("DELETE FROM trials WHERE unit_key = ?", (unit["unit_key"],))
             self.db.execute(
-                "INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     unit["unit_key"], run_id, unit["dataset"], unit["model"], unit["fold"],
                     unit.get("train_size") or 0, unit["status"], unit.get("error"), unit.get("n_train"),
-                    unit.get("baseline_score"), unit.get("wall_s"), unit.get("threads"), time.time(),
+                    unit.get("baseline_score"), unit.get("wall_s"), unit.get("threads"), unit.get("started"),
+                    time.time(),
                 ),
             )
             self.db.executemany(

@@ -120,7 +120,7 @@ def run_unit(task: UnitTask, on_event=None) -> dict:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    unit_start = time.monotonic()
+    unit_start, started_at = time.monotonic(), time.time()
     deadline = unit_start + task.budget.seconds if task.budget.seconds else None
     spec = registry()[task.model]
     dataset = load(task.card, task.cache_dir)
@@ -143,10 +143,10 @@ def run_unit(task: UnitTask, on_event=None) -> dict:
             trial = study.ask()
             params = {**spec.defaults, **spec.space(trial)}
             ctx = FitContext(seed=seed + trial.number, threads=task.threads, device=task.device, deadline=deadline)
-            started = {"number": trial.number, "params": params, "started_s": time.monotonic() - unit_start}
+            opening = {"number": trial.number, "params": params, "started_s": time.monotonic() - unit_start}
             if on_event:
-                on_event(("start", started))
-            row = {**run_trial(spec, params, parts, info, ctx), **started}
+                on_event(("start", opening))
+            row = {**run_trial(spec, params, parts, info, ctx), **opening}
             rows.append(row)
             if on_event:
                 on_event(("trial", row))
@@ -162,6 +162,7 @@ def run_unit(task: UnitTask, on_event=None) -> dict:
         "error": None if ok else (rows[-1].get("error") if rows else "no trial ran within the budget"),
         "baseline_score": baseline,
         "wall_s": time.monotonic() - unit_start,
+        "started": started_at,
     }
     return {"unit": unit, "trials": rows}
 

@@ -1,13 +1,23 @@
-"""The one training loop shared by the nets (MLP, CNN), read top to bottom.
+"""The one training loop shared by the nets (MLP, ResNet, CNN), read top to bottom.
 
-seed -> data to the device once -> per epoch: shuffled mini-batches by index
-slicing, AdamW step, learning-rate schedule -> validation loss -> keep the best
-weights, stop after ``patience`` epochs without improvement, at the deadline,
-or after ``max_epochs``. No trainer classes and no callbacks, on purpose.
+seed -> data to the device once -> per epoch: one shuffle of the training rows,
+then mini-batches as contiguous slices, AdamW step (fused kernel), learning-rate
+schedule -> validation loss -> keep the best weights, stop after ``patience``
+epochs without improvement, at the deadline, or after ``max_epochs``. No
+trainer classes and no callbacks, on purpose.
 
-Classification trains on cross-entropy; regression on MSE of targets
-standardised with the train mean and std (undone at predict time). Early
-stopping watches the same loss on the validation part.
+Classification trains on cross-entropy (optionally label-smoothed); regression
+on MSE of targets standardised with the train mean and std (undone at predict
+time). Early stopping watches the plain (unsmoothed, unmixed) loss on the
+validation part, which is also what ``curves["valid_loss"]`` records;
+``curves["train_loss"]`` is the loss the optimiser saw, averaged over the epoch.
+
+Speed (see ``perf/mlp_throughput.py``): the hot loop holds no per-batch sync
+(no ``.item()``), no per-batch gather (one shuffle per epoch, then views), no
+scheduler object (the learning rate is written into the optimiser only when a
+schedule changes it), ``zero_grad(set_to_none=True)``, the fused AdamW kernel,
+and a dropout whose CPU mask comes from NumPy (torch's CPU ``bernoulli_`` costs
+as much as the matrix multiplies of a 256-wide layer).
 """
 from __future__ import annotations
 
@@ -22,6 +32,38 @@ import torch.nn.functional as F
 
 SCHEDULES = ("constant", "cosine", "linear")
 EVAL_BATCH = 1024  # rows per forward pass when evaluating; bounded for CNN activations
+
+
+class Dropout(torch.nn.Module):
+    """Inverted dropout, as ``torch.nn.Dropout``; on CPU the mask comes from NumPy's PCG64.
+
+    torch's CPU ``bernoulli_`` takes ~7 ns per element, as long as the matrix
+    multiply of a 256-wide layer; 16 random bits per element from NumPy take a
+    tenth of that. The keep probability is quantised to 1/65536. The generator
+    is seeded from torch's global generator when the module is built, so a
+    seeded build gives the same masks. On CUDA this is ``F.dropout``.
+    """
+
+    def __init__(self, p: float):
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {p}")
+        self.p = p
+        self.threshold = round(p * 65536)  # drop where 16 random bits fall below this
+        self.rng = np.random.default_rng(int(torch.randint(2**62, ())))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        if x.device.type != "cpu":
+            return F.dropout(x, self.p, training=True)
+        bits = np.frombuffer(self.rng.bytes(2 * x.numel()), dtype=np.uint16).reshape(x.shape)
+        mask = (bits >= self.threshold).astype(np.float32)
+        mask *= np.float32(1.0 / (1.0 - self.p))
+        return x * torch.from_numpy(mask)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
 
 
 @dataclass
@@ -60,10 +102,21 @@ def fit_net(
     patience: int,
     schedule: str = "constant",
     augment: Callable | None = None,
+    label_smoothing: float = 0.0,
+    mixup: float = 0.0,
 ) -> NetFitted:
-    """Train ``build()`` on float32 inputs already preprocessed by the caller."""
+    """Train ``build()`` on float32 inputs already preprocessed by the caller.
+
+    ``augment(x, generator)`` transforms a training batch; ``label_smoothing``
+    applies to classification only; ``mixup`` is the Beta(a, a) parameter of
+    mixup (Zhang et al. 2018, 0 = off), which mixes inputs and losses.
+    """
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    if not 0.0 <= label_smoothing < 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
+    if mixup < 0.0:
+        raise ValueError(f"mixup must be >= 0, got {mixup}")
     torch.manual_seed(ctx.seed)  # weights and dropout
     torch.set_num_threads(ctx.threads)
     device = torch.device(ctx.device)
@@ -71,6 +124,7 @@ def fit_net(
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
     generator = torch.Generator().manual_seed(ctx.seed)  # batch order and augmentation
+    mix_rng = np.random.default_rng(ctx.seed)  # mixup weights
 
     # Regression targets are standardised so one learning rate suits every dataset.
     regression = task == "regression"
@@ -86,44 +140,58 @@ def fit_net(
     X_tr, y_tr = torch.as_tensor(X_train, device=device), targets(y_train)
     X_va, y_va = torch.as_tensor(X_valid, device=device), targets(y_valid)
 
-    def loss_fn(out: torch.Tensor, y: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    def loss_fn(out: torch.Tensor, y: torch.Tensor, reduction: str = "mean", smoothing: float = 0.0):
         if regression:
             return F.mse_loss(out[:, 0], y, reduction=reduction)
-        return F.cross_entropy(out, y, reduction=reduction)
+        return F.cross_entropy(out, y, reduction=reduction, label_smoothing=smoothing)
 
     net = build().to(device)
-    optimizer = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
+    optimizer = _adamw(net, lr, weight_decay, device)
     n = len(X_tr)
     # Near-equal batches: no tiny last batch, which would be noisy and breaks BatchNorm at size 1.
     n_batches = max(1, math.ceil(n / max(1, batch_size)))
-    total_steps = max_epochs * n_batches
+    bounds = np.linspace(0, n, n_batches + 1).astype(int).tolist()
+    batches = [(bounds[i], bounds[i + 1]) for i in range(n_batches) if bounds[i + 1] > bounds[i]]
+    total_steps = max_epochs * len(batches)
     factor = {
-        "constant": lambda step: 1.0,
+        "constant": None,
         "cosine": lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / total_steps)),
         "linear": lambda step: 1.0 - min(step, total_steps) / total_steps,
     }[schedule]
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
     best_loss, best_epoch, best_state = math.inf, 0, None
     curves: dict[str, list[float]] = {"train_loss": [], "valid_loss": []}
     stopped_by_deadline = False
+    step = 0
     for epoch in range(1, max_epochs + 1):
         net.train()
         order = torch.randperm(n, generator=generator).to(device)
+        X_epoch, y_epoch = X_tr[order], y_tr[order]  # one gather per epoch; batches are views
         loss_sum = torch.zeros((), device=device)  # summed on the device: no sync per step
-        for index in torch.tensor_split(order, n_batches):
+        for start, stop in batches:
             if ctx.deadline is not None and time.monotonic() >= ctx.deadline:
                 stopped_by_deadline = True
                 break
-            xb, yb = X_tr[index], y_tr[index]
+            xb, yb = X_epoch[start:stop], y_epoch[start:stop]
             if augment is not None:
                 xb = augment(xb, generator)
-            loss = loss_fn(net(xb), yb)
+            if mixup > 0.0:
+                weight = float(mix_rng.beta(mixup, mixup))
+                partner = torch.randperm(stop - start, generator=generator).to(device)
+                out = net(weight * xb + (1.0 - weight) * xb[partner])
+                loss = weight * loss_fn(out, yb, smoothing=label_smoothing) + (1.0 - weight) * loss_fn(
+                    out, yb[partner], smoothing=label_smoothing
+                )
+            else:
+                loss = loss_fn(net(xb), yb, smoothing=label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            scheduler.step()
-            loss_sum += loss.detach() * len(index)
+            step += 1
+            if factor is not None:
+                for group in optimizer.param_groups:
+                    group["lr"] = lr * factor(step)
+            loss_sum.add_(loss.detach(), alpha=stop - start)
         if stopped_by_deadline:
             break
 
@@ -145,6 +213,14 @@ def fit_net(
     net.eval()
     n_iter = len(curves["train_loss"])
     return NetFitted(net, transform, task, device, y_mean, y_std, n_iter, stopped_by_deadline, curves)
+
+
+def _adamw(net: torch.nn.Module, lr: float, weight_decay: float, device: torch.device) -> torch.optim.Optimizer:
+    """AdamW with the fused kernel (one call for all parameters, CPU and CUDA), else the default."""
+    try:
+        return torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
+    except (RuntimeError, TypeError):  # a device or dtype without a fused kernel
+        return torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
 
 
 @torch.inference_mode()

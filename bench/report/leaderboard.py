@@ -6,6 +6,8 @@ from collections import defaultdict
 import numpy as np
 
 from bench import stats
+from bench.report import (claims as claims_module, cost, critical_difference, diagnostics, families, guidance,
+                          learning_curves, provenance, ratings, tuning_curves, wins)
 from bench.store import Store
 from bench.tuning import best_trial
 
@@ -25,24 +27,28 @@ def _timing(store: Store, run_id: str, trials: list[dict]) -> dict:
             "overhead_fraction": None if overhead is None else round(overhead, 4)}
 
 
-def _results(config: dict, units: list[dict], trials: list[dict]) -> list[dict]:
-    """One row per (dataset, model): the test score of the best-validation trial, over folds."""
-    by_unit = defaultdict(list)
-    for trial in trials:
-        by_unit[trial["unit_key"]].append(trial)
+def _results(config: dict, units: list[dict], trials_by_unit: dict[str, list[dict]]) -> list[dict]:
+    """One row per (dataset, model, train size): the test score of the best-validation trial, over folds.
+
+    `folds` keeps, per fold, the chosen trial's number and scores, so every number traces to a trial row.
+    """
     cells = defaultdict(list)
     for unit in units:
         cells[(unit["dataset"], unit["model"], unit["train_size"])].append(unit)
     rows = []
     for (dataset, model, train_size), cell_units in sorted(cells.items()):
         info = config["dataset_info"][dataset]
-        scores, baselines, fit_s = [], [], []
-        for unit in cell_units:
-            best = best_trial(by_unit[unit["unit_key"]]) if unit["status"] == "done" else None
+        folds = []
+        for unit in sorted(cell_units, key=lambda u: u["fold"]):
+            rows_of_unit = trials_by_unit.get(unit["unit_key"], [])
+            best = best_trial(rows_of_unit) if unit["status"] == "done" else None
             if best is not None:
-                scores.append(best["test_score"])
-                baselines.append(unit["baseline_score"])
-                fit_s.append(sum(t["fit_s"] or 0.0 for t in by_unit[unit["unit_key"]]))
+                folds.append({
+                    "fold": unit["fold"], "trial": best["number"], "score": best["test_score"],
+                    "valid_score": best["valid_score"], "baseline_score": unit["baseline_score"],
+                    "tuning_s": sum(t["fit_s"] or 0.0 for t in rows_of_unit),
+                })
+        scores = [f["score"] for f in folds]
         expected = config["folds"]
         status = "ok" if len(scores) == expected else ("partial" if scores else "failed")
         score, low, high = stats.mean_ci(scores) if scores else (None, None, None)
@@ -61,11 +67,31 @@ def _results(config: dict, units: list[dict], trials: list[dict]) -> list[dict]:
             "ci_high": high,
             "folds_done": len(scores),
             "status": status,
-            "baseline_score": float(np.mean(baselines)) if baselines else None,
-            "tuning_s": float(np.mean(fit_s)) if fit_s else None,
+            "baseline_score": float(np.mean([f["baseline_score"] for f in folds])) if folds else None,
+            "tuning_s": float(np.mean([f["tuning_s"] for f in folds])) if folds else None,
+            "valid_score": float(np.mean([f["valid_score"] for f in folds])) if folds else None,
+            "folds": folds,
             "errors": sorted({u["error"] for u in cell_units if u["error"]}),
         })
     return rows
+
+
+def _mark_best_and_ties(results: list[dict]) -> None:
+    """Per dataset: the best mean score, and the models whose fold interval overlaps the best's.
+
+    With one fold there is no interval, so only an equal score ties.
+    """
+    by_dataset = defaultdict(list)
+    for row in results:
+        if row["score"] is not None:
+            by_dataset[row["dataset"]].append(row)
+    for row in results:
+        row["best"], row["tie_with_best"] = False, False
+    for rows in by_dataset.values():
+        top = max(rows, key=lambda r: r["score"])
+        for row in rows:
+            row["best"] = row["score"] == top["score"]
+            row["tie_with_best"] = not row["best"] and row["ci_high"] >= top["ci_low"] and top["ci_high"] >= row["ci_low"]
 
 
 def _model_summary(config: dict, results: list[dict]) -> list[dict]:
@@ -101,19 +127,29 @@ def _model_summary(config: dict, results: list[dict]) -> list[dict]:
     return summary
 
 
-def build_leaderboard(store: Store, run_id: str) -> dict:
+def _by_unit(trials: list[dict]) -> dict[str, list[dict]]:
+    by_unit = defaultdict(list)
+    for trial in trials:
+        by_unit[trial["unit_key"]].append(trial)
+    return by_unit
+
+
+def core_leaderboard(store: Store, run_id: str) -> tuple[dict, list[dict], dict[str, list[dict]]]:
+    """The leaderboard's core (results, models, failures, provenance), the units and the trial rows by unit."""
     runs = {r["run_id"]: r for r in store.runs()}
     config = runs[run_id]["config"]
     units = store.units(run_id)
     trials = store.trials(run_id)
-    cells = _results(config, units, trials)
+    trials_by_unit = _by_unit(trials)
+    cells = _results(config, units, trials_by_unit)
     # Learning-curve runs hold one cell per training size; the leaderboard reads the largest.
     largest = defaultdict(int)
     for row in cells:
         largest[row["dataset"]] = max(largest[row["dataset"]], row["train_size"] or 0)
     results = [row for row in cells if (row["train_size"] or 0) == largest[row["dataset"]]]
+    _mark_best_and_ties(results)
     sittings = store.sittings(run_id)
-    return {
+    board = {
         "suite": config["suite"],
         "run_id": run_id,
         "budget": {"trials": config["trials"], "seconds": config["seconds"]},
@@ -140,3 +176,31 @@ def build_leaderboard(store: Store, run_id: str) -> dict:
         "environment": sittings[-1]["environment"] if sittings else {},
         "sittings": len(sittings),
     }
+    board["provenance"] = provenance.provenance(store, run_id, config, units, sittings, results)
+    for model in board["models"]:
+        covered = board["provenance"]["coverage"][model["name"]]
+        model["datasets_not_scored"] = {k: covered[k] for k in ("failed", "missing") if covered[k]}
+    return board, units, trials_by_unit
+
+
+def build_leaderboard(store: Store, run_id: str, claims: list[dict] | None = None) -> dict:
+    """Everything the report shows, as plain data: the JSON behind leaderboard.md and index.html.
+
+    `claims` replaces the packaged claims (bench/report/claims.toml) when given.
+    """
+    board, units, trials_by_unit = core_leaderboard(store, run_id)
+    rows = (units, trials_by_unit)
+    elo = ratings.elo(board)
+    for model in board["models"]:
+        model.update(elo[model["name"]])
+    board["rating_method"] = ratings.METHOD
+    board["families"] = families.family_comparison(board)
+    board["critical_difference"] = critical_difference.critical_difference(board)
+    board["tuning_curves"] = tuning_curves.tuning_curves(board, *rows)
+    board["learning_curves"] = learning_curves.learning_curves(board)
+    board["cost"] = cost.cost(board, *rows)
+    board["where_deep_wins"] = wins.where_deep_wins(board)
+    board["guidance"] = guidance.guidance(board)
+    board["claims"] = claims_module.evaluate_claims(board, *rows, claims=claims)
+    board["diagnostics"] = diagnostics.diagnostics(board, *rows)
+    return board

@@ -1,0 +1,183 @@
+"""Where deep learning wins: the deep-vs-tree gap by modality, dataset size and meta-feature, and
+a depth-2 decision tree over meta-features that predicts when the best deep model beats the best
+tree, scored by leave-one-dataset-out accuracy against always predicting the majority outcome.
+
+The best deep and best tree model of a dataset are the members with the best mean validation
+score. The gap is the difference of their normalised scores (deep minus tree); "deep beats tree"
+means a higher mean test score, and the outcome (win/tie/loss) also asks for non-overlapping
+fold intervals.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+import numpy as np
+from scipy import stats as sps
+
+from bench.report.families import outcome, representatives
+
+METHOD = __doc__.split("\n\n", 1)[1].replace("\n", " ").strip()
+SIZE_BINS = ((0, 1_000, "under 1,000"), (1_000, 10_000, "1,000-10,000"), (10_000, math.inf, "10,000 or more"))
+METAFEATURES = {
+    "log10_n_train": "training rows (log10)",
+    "log10_n_features": "features (log10)",
+    "categorical_share": "categorical share",
+    "uninformative_share": "irregularity (uninformative-feature share)",
+    "skewness_mean_abs": "skewness (mean |g1|)",
+    "image": "image modality",
+    "sequence": "sequence modality",
+}
+MIN_CORRELATION_N = 5
+MIN_PREDICTOR_N = 6
+
+
+def features(info: dict, n_train: int | None) -> dict[str, float | None]:
+    """The meta-features the gap is broken down by, from a dataset's recorded info."""
+    def log10(value):
+        return None if not value else round(math.log10(value), 4)
+
+    return {
+        "log10_n_train": log10(n_train),
+        "log10_n_features": log10(info.get("n_features")),
+        "categorical_share": info.get("categorical_share"),
+        "uninformative_share": info.get("uninformative_share"),
+        "skewness_mean_abs": info.get("skewness_mean_abs"),
+        "image": float(info["modality"] == "image"),
+        "sequence": float(info["modality"] == "sequence"),
+    }
+
+
+def gaps(board: dict) -> list[dict]:
+    """One row per dataset with both a deep and a tree model scored."""
+    deep, tree = representatives(board["results"], "deep"), representatives(board["results"], "tree")
+    rows = []
+    for dataset in sorted(set(deep) & set(tree)):
+        d, t = deep[dataset], tree[dataset]
+        rows.append({
+            "dataset": dataset, "modality": d["modality"], "task": d["task"], "n_train": d["n_train"],
+            "deep_model": d["model"], "tree_model": t["model"], "deep_score": d["score"], "tree_score": t["score"],
+            "gap": round(d["normalized_score"] - t["normalized_score"], 6),
+            "deep_beats_tree": d["score"] > t["score"], "outcome": outcome(d, t),
+            "features": features(board["datasets"][dataset], d["n_train"]),
+        })
+    return rows
+
+
+def _group(rows: list[dict]) -> dict:
+    gap = [r["gap"] for r in rows]
+    return {"n": len(rows), "deep_wins": sum(r["outcome"] == "win" for r in rows),
+            "ties": sum(r["outcome"] == "tie" for r in rows), "tree_wins": sum(r["outcome"] == "loss" for r in rows),
+            "deep_ahead": sum(r["deep_beats_tree"] for r in rows),
+            "mean_gap": round(float(np.mean(gap)), 4), "median_gap": round(float(np.median(gap)), 4),
+            "datasets": [r["dataset"] for r in rows]}
+
+
+def correlations(rows: list[dict]) -> dict:
+    out = {}
+    for name in METAFEATURES:
+        pairs = [(r["features"][name], r["gap"]) for r in rows if r["features"][name] is not None]
+        entry = {"label": METAFEATURES[name], "n": len(pairs), "spearman_rho": None, "p_value": None}
+        values = [p[0] for p in pairs]
+        if len(pairs) < MIN_CORRELATION_N:
+            entry["note"] = f"inconclusive: {len(pairs)} dataset(s), at least {MIN_CORRELATION_N} needed"
+        elif len(set(values)) < 2 or len({p[1] for p in pairs}) < 2:
+            entry["note"] = "inconclusive: no spread in the feature or the gap"
+        else:
+            rho, p = sps.spearmanr(values, [p[1] for p in pairs])
+            entry.update({"spearman_rho": round(float(rho), 4), "p_value": round(float(p), 6)})
+        out[name] = entry
+    return out
+
+
+def _matrix(rows: list[dict], medians: dict[str, float] | None = None) -> tuple[np.ndarray, dict[str, float]]:
+    """Feature matrix with a missing value imputed by the median of the given rows (or `medians`)."""
+    if medians is None:
+        medians = {}
+        for name in METAFEATURES:
+            present = [r["features"][name] for r in rows if r["features"][name] is not None]
+            medians[name] = float(np.median(present)) if present else 0.0
+    X = np.array([[r["features"][n] if r["features"][n] is not None else medians[n] for n in METAFEATURES]
+                  for r in rows], dtype=float)
+    return X, medians
+
+
+def fit_predictor(rows: list[dict]):
+    """A depth-2 decision tree: meta-features -> does the best deep model beat the best tree?"""
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, medians = _matrix(rows)
+    y = np.array([r["deep_beats_tree"] for r in rows], dtype=int)
+    return DecisionTreeClassifier(max_depth=2, random_state=0).fit(X, y), medians
+
+
+def predict(model, medians: dict[str, float], info: dict, n_train: int | None) -> bool:
+    """The fitted tree's answer for a new dataset (e.g. for `bench advise`)."""
+    X, _ = _matrix([{"features": features(info, n_train)}], medians)
+    return bool(model.predict(X)[0])
+
+
+def predictor(rows: list[dict]) -> dict:
+    from sklearn.tree import export_text
+
+    y = [r["deep_beats_tree"] for r in rows]
+    out = {"kind": "decision tree, depth 2", "features": list(METAFEATURES), "n": len(rows),
+           "deep_ahead": sum(y), "rules": None, "lodo_accuracy": None, "majority_lodo_accuracy": None,
+           "predictions": [], "verdict": None}
+    if len(rows) < MIN_PREDICTOR_N:
+        out["verdict"] = f"inconclusive: {len(rows)} dataset(s); at least {MIN_PREDICTOR_N} needed"
+        return out
+    if len(set(y)) < 2:
+        side = "deep" if y[0] else "trees"
+        out["verdict"] = f"nothing to predict: {side} ahead on every dataset"
+        return out
+    model, _ = fit_predictor(rows)
+    out["rules"] = export_text(model, feature_names=list(METAFEATURES), decimals=3)
+    correct, majority_correct = 0, 0
+    for i, held_out in enumerate(rows):
+        rest = rows[:i] + rows[i + 1:]
+        labels = [r["deep_beats_tree"] for r in rest]
+        majority = sum(labels) * 2 > len(labels)
+        if len(set(labels)) < 2:
+            guess = labels[0]
+        else:
+            fitted, medians = fit_predictor(rest)
+            X, _ = _matrix([held_out], medians)
+            guess = bool(fitted.predict(X)[0])
+        correct += guess == held_out["deep_beats_tree"]
+        majority_correct += majority == held_out["deep_beats_tree"]
+        out["predictions"].append({"dataset": held_out["dataset"], "predicted_deep_ahead": bool(guess),
+                                   "deep_ahead": held_out["deep_beats_tree"]})
+    out["lodo_accuracy"] = round(correct / len(rows), 4)
+    out["majority_lodo_accuracy"] = round(majority_correct / len(rows), 4)
+    p = sps.binomtest(correct, len(rows), max(0.5, out["majority_lodo_accuracy"]), alternative="greater").pvalue
+    out["p_value_vs_majority"] = round(float(p), 6)
+    better = out["lodo_accuracy"] > out["majority_lodo_accuracy"]
+    out["verdict"] = (
+        f"leave-one-dataset-out accuracy {out['lodo_accuracy']:.0%} against {out['majority_lodo_accuracy']:.0%} "
+        f"for always predicting the majority outcome; "
+        + ("the meta-features carry signal" if better and p < 0.05 else
+           "better than the majority guess, but not significantly" if better else
+           "no better than the majority guess")
+        + f" (one-sided binomial p = {p:.3g})"
+    )
+    return out
+
+
+def where_deep_wins(board: dict) -> dict:
+    rows = gaps(board)
+    by_modality = defaultdict(list)
+    for row in rows:
+        by_modality[row["modality"]].append(row)
+    by_size = []
+    for low, high, label in SIZE_BINS:
+        inside = [r for r in rows if r["n_train"] is not None and low <= r["n_train"] < high]
+        by_size.append({"bin": label, **(_group(inside) if inside else {"n": 0})})
+    return {
+        "method": METHOD,
+        "datasets": rows,
+        "by_modality": {m: _group(v) for m, v in sorted(by_modality.items())},
+        "by_size": by_size,
+        "by_metafeature": correlations(rows),
+        "predictor": predictor(rows),
+    }
