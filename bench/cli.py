@@ -199,13 +199,13 @@ def _print_models(board: dict) -> None:
         print(f"{m['name']:<14}{m['family']:<11}{score:>12}{rank:>11}{m['n_datasets']:>10}")
 
 
-def cmd_report(args) -> int:
-    from bench.report import write_report
+def _open_run(store_path: str | None, out: str | None, run: str | None):
+    """The store and run a command reads: --store, or results.sqlite in --out; the latest run by default."""
     from bench.store import Store, StoreError
 
-    if not args.store and not args.out:
-        raise UsageError("bench report needs --store PATH or --out DIR (holding results.sqlite)")
-    path = Path(args.store) if args.store else Path(args.out) / "results.sqlite"
+    if not store_path and not out:
+        raise UsageError("needs --store PATH or --out DIR (holding results.sqlite)")
+    path = Path(store_path) if store_path else Path(out) / "results.sqlite"
     try:
         store = Store(path, create=False)
         runs = store.runs()
@@ -216,13 +216,68 @@ def cmd_report(args) -> int:
     if not runs:
         raise UsageError(f"{path} holds no runs")
     by_id = {r["run_id"]: r for r in runs}
-    run_id = args.run or runs[-1]["run_id"]
+    run_id = run or runs[-1]["run_id"]
     if run_id not in by_id:
         raise UsageError(f"no run {run_id!r} in {path}; runs there: {', '.join(by_id)}")
-    out = Path(args.out) if args.out else path.parent
+    return store, run_id
+
+
+def cmd_report(args) -> int:
+    import tempfile
+
+    from bench.export import import_export
+    from bench.report import write_report
+    from bench.store import Store
+
+    if args.export:
+        if not args.out:
+            raise UsageError("bench report --export FILE needs --out DIR")
+        if not Path(args.export).is_file():
+            raise UsageError(f"{args.export}: no such export file")
+        scratch = tempfile.TemporaryDirectory()
+        store = Store(Path(scratch.name) / "results.sqlite")
+        run_id = import_export(Path(args.export), store)
+        out = Path(args.out)
+    else:
+        store, run_id = _open_run(args.store, args.out, args.run)
+        out = Path(args.out) if args.out else store.path.parent
     board = write_report(store, run_id, out)
     _print_models(board)
     print(f"wrote {out / 'leaderboard.md'} and {out / 'leaderboard.json'}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from bench.export import EXPORT_NAME, export_run
+
+    store, run_id = _open_run(args.store, None, args.run)
+    path = export_run(store, run_id, Path(args.out) if args.out else store.path.parent / EXPORT_NAME)
+    print(f"wrote {path} (run {run_id})")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from bench.compare import compare, load_leaderboard
+
+    if args.tolerance < 0:
+        raise UsageError(f"--tolerance must be 0 or more, got {args.tolerance:g}")
+    baseline, current = load_leaderboard(Path(args.baseline)), load_leaderboard(Path(args.current))
+    changes = compare(baseline, current, args.tolerance,
+                      set(_csv(args.datasets)) if args.datasets else None,
+                      set(_csv(args.models)) if args.models else None)
+    if not changes:
+        raise UsageError("no (dataset, model) cell of the baseline is guarded; check --datasets and --models")
+    regressions = [c for c in changes if c.is_regression]
+    print(f"{'dataset':<24}{'model':<22}{'baseline':>10}{'current':>10}{'change':>10}{'band':>9}  verdict")
+    for c in changes:
+        cells = [f"{v:>10.4f}" if v is not None else f"{'—':>10}" for v in (c.baseline, c.current, c.delta)]
+        band = f"{c.band:>9.4f}" if c.band is not None else f"{'—':>9}"
+        print(f"{c.dataset:<24}{c.model:<22}{''.join(cells)}{band}  {c.verdict}")
+    if regressions:
+        print(f"{len(regressions)} regression(s), worst first: "
+              + "; ".join(f"{c.dataset}/{c.model} ({c.verdict})" for c in regressions), file=sys.stderr)
+        return 1
+    print(f"no regression in {len(changes)} cell(s)", file=sys.stderr)
     return 0
 
 
@@ -309,7 +364,24 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--store", help="results store (default: <out>/results.sqlite)")
     report.add_argument("--out", help="output directory (default: the store's directory)")
     report.add_argument("--run", help="run id (default: the latest run in the store)")
+    report.add_argument("--export", help="rebuild from a results export (results.jsonl.gz) instead of a store")
     report.set_defaults(handler=cmd_report)
+
+    export = commands.add_parser("export", help="write a compact, committable export of a run")
+    export.add_argument("--store", required=True, help="results store")
+    export.add_argument("--run", help="run id (default: the latest run in the store)")
+    export.add_argument("--out", help="export file (default: results.jsonl.gz beside the store)")
+    export.set_defaults(handler=cmd_export)
+
+    comparison = commands.add_parser(
+        "compare", help="regression check: exit 1 when a score dropped beyond its noise band")
+    comparison.add_argument("baseline", help="baseline leaderboard.json (or its folder)")
+    comparison.add_argument("current", help="current leaderboard.json (or its folder)")
+    comparison.add_argument("--tolerance", type=float, default=0.005,
+                            help="score drop allowed on top of the fold noise band (default 0.005)")
+    comparison.add_argument("--datasets", help="comma-separated datasets to guard (default: all)")
+    comparison.add_argument("--models", help="comma-separated models to guard (default: all)")
+    comparison.set_defaults(handler=cmd_compare)
 
     for name, handler, text in (
         ("datasets", cmd_datasets, "list the dataset catalogue with computed meta-features"),
@@ -326,6 +398,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from bench.compare import CompareError
     from bench.data import DataError
     from bench.store import StoreError
     from bench.suites import SuiteError
@@ -333,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (UsageError, DataError, StoreError, SuiteError) as error:
+    except (UsageError, CompareError, DataError, StoreError, SuiteError) as error:
         print(f"bench: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

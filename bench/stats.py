@@ -48,14 +48,17 @@ def ranks(scores: dict[str, float]) -> dict[str, float]:
 
 def bootstrap_ci(values, statistic=np.mean, n_boot: int = 2000, seed: int = 0,
                  confidence: float = CONFIDENCE) -> tuple[float, float, float]:
-    """The statistic and its percentile-bootstrap interval (resampling values with replacement)."""
+    """The statistic and its percentile-bootstrap interval (resampling values with replacement).
+
+    `statistic` takes an array and an `axis` keyword, as numpy's reductions do.
+    """
     array = np.asarray(values, dtype=float)
     point = float(statistic(array))
     if len(array) < 2:
         return point, point, point
     rng = np.random.default_rng(seed)
     samples = array[rng.integers(0, len(array), size=(n_boot, len(array)))]
-    replicates = np.apply_along_axis(statistic, 1, samples)
+    replicates = statistic(samples, axis=1)
     tail = 100 * (1 - confidence) / 2
     return point, float(np.percentile(replicates, tail)), float(np.percentile(replicates, 100 - tail))
 

@@ -1,18 +1,9 @@
 """Diagnostics of every deep-model unit: the chosen trial's loss curves and a fit diagnosis.
 
-Losses are compared with the loss of the constant predictor, L0: the entropy of the class
-shares for classification (cross-entropy of always predicting them), 1 for regression (the nets
-fit standardised targets, so predicting the mean costs a mean squared error of 1). At the
-epoch with the lowest validation loss (the one early stopping keeps):
-- underfit: train and validation loss both at least UNDERFIT x L0 (the net removed less than
-  half of the constant predictor's loss);
-- overfit: validation loss above OVERFIT_RATIO x the train loss, by more than GAP_FLOOR x L0;
-- suspicious: a held-out loss (validation, or test log-loss) below SUSPICIOUS_RATIO x the train
-  loss, by more than GAP_FLOOR x L0 (heavy dropout, augmentation or label smoothing raise the
-  train loss; otherwise look for leakage, e.g. test rows that duplicate training rows);
-- good otherwise.
-Confusion matrices and misclassified examples are shown when the trial rows record them
-(`test_metrics["confusion_matrix"]`, `curves["misclassified"]`).
+The thresholds and the rules are in METHOD, which the report prints. Confusion matrices and
+misclassified examples are shown when the trial rows record them
+(`test_metrics["confusion_matrix"]`, `curves["misclassified"]`: a list of
+{"pixels", "shape", "true", "predicted"}).
 """
 from __future__ import annotations
 
@@ -24,7 +15,16 @@ UNDERFIT = 0.5
 OVERFIT_RATIO = 1.5
 SUSPICIOUS_RATIO = 0.67
 GAP_FLOOR = 0.1
-METHOD = __doc__.split("\n\n", 1)[1].strip()
+METHOD = (
+    "Losses are compared with the constant predictor's loss L0: the entropy of the class shares for "
+    "classification (the cross-entropy of always predicting them), 1 for regression (the nets fit standardised "
+    "targets, so predicting the mean costs a mean squared error of 1). At the epoch with the lowest validation "
+    f"loss (the one early stopping keeps): underfit when train and validation loss are both at least {UNDERFIT:g} "
+    f"x L0; overfit when validation loss exceeds {OVERFIT_RATIO:g} x the train loss by more than {GAP_FLOOR:g} x L0; "
+    f"suspicious when a held-out loss (validation, or test log-loss) is below {SUSPICIOUS_RATIO:g} x the train loss "
+    f"by more than {GAP_FLOOR:g} x L0 (dropout, augmentation or label smoothing raise the train loss; otherwise look "
+    "for leakage, such as test rows duplicating training rows); good otherwise."
+)
 
 
 def constant_loss(info: dict) -> float | None:

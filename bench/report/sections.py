@@ -172,15 +172,15 @@ def tuning(board: dict) -> list:
     tc = board["tuning_curves"]
     rows = []
     for panel, entry in tc["panels"].items():
-        for group, curves in (("family", entry["families"]), ("model", entry["models"])):
-            for name, curve in curves.items():
-                rows.append([panel, f"{name} ({group})", str(curve["n_datasets"]), _at(curve["trials"], 0),
-                             _at(curve["trials"], -1), f"{entry['seconds_x'][-1]:.1f}"])
+        for name, curve in entry["families"].items():
+            rows.append([panel, name, ", ".join(curve["members"]), str(curve["n_datasets"]),
+                         _at(curve["trials"], 0), _at(curve["trials"], -1), f"{entry['seconds_x'][-1]:.1f}"])
     if not rows:
         return [("p", "No scored trials: no tuning curves.")]
-    return [("table", ["panel", "curve", "datasets", "default (trial 1)", "after all trials", "seconds axis ends at"],
-             rows, "llrrrr"),
-            ("p", tc["method"] + f" {tc['n_boot']} trial orders per unit."),
+    return [("table", ["panel", "family", "members", "datasets", "default (trial 1)", "after all trials",
+                       "seconds axis ends at"], rows, "lllrrrr"),
+            ("p", tc["method"] + f" {tc['n_boot']} trial orders per unit; a family is, on each dataset, its member "
+                  "with the best final validation score. Curves per model are in leaderboard.json."),
             ("figure", "tuning_curves")]
 
 

@@ -1,7 +1,7 @@
 """Tuning curves (Grinsztajn et al. 2022, figure 1): the test score of the best-validation trial so
 far, against the number of trials and against seconds spent, with bands from random trial orders.
 
-Per unit, the trial order is shuffled (the default, trial 0, stays first) `N_BOOT` times; after
+Per unit, the trial order is shuffled many times (the default, trial 0, stays first); after
 each trial the chosen one is the best on validation so far, and its test score is read. Scores
 are normalised per dataset (constant predictor = 0, the best model's final mean score = 1, not
 clipped above), averaged over folds, then over datasets, within each replicate. The line is the
