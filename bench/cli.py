@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from bench.threads import cores
+from bench.threads import cores, threads_per_unit
 
 DEVICES = ("auto", "cpu", "cuda")
 DEFAULT_UNIT_TIMEOUT_S = 3600.0
@@ -157,7 +157,6 @@ def cmd_run(args) -> int:
     from bench.runner import execute
     from bench.store import Store, StoreError
     from bench.suites import suites
-    from bench.threads import threads_per_unit
 
     known_suites = suites()
     suite_name = args.suite or "quick"
@@ -281,6 +280,52 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_advise(args) -> int:
+    from bench.advise import recommend, reference_board, render, similar_datasets, strongest_per_family
+    from bench.data import card_from_file, dataset_summary, default_cache_dir
+    from bench.isolation import Limits
+    from bench.models import registry
+    from bench.report import write_report
+    from bench.runner import RunConfig, execute
+    from bench.store import Store
+
+    _positive(args.seconds, "--seconds")
+    card = card_from_file(args.file, args.target, args.task)
+    cache_dir = Path(args.cache) if args.cache else default_cache_dir()
+    meta = dataset_summary(card, cache_dir)
+    reference = reference_board(Path(args.reference)) if args.reference else None
+    specs = registry()
+    supported = {name for name, spec in specs.items() if spec.supports(card.task, card.modality)}
+    models = strongest_per_family(reference, supported)
+    workers = cores() if args.workers is None else args.workers
+    folds = 3
+    # Every model gets the same wall time per fold; units run `workers` at a time.
+    per_unit = args.seconds * max(1, workers) / (len(models) * folds)
+    config = RunConfig(suite="advise", datasets=(card.name,), models=tuple(models.values()), trials=None,
+                       seconds=round(per_unit, 1), folds=folds, seed=0, max_train=None, sampler="tpe",
+                       device=_resolve_device(args.device))
+    out = Path(args.out or Path("reports") / "advise" / card.name)
+    store = Store(out / "results.sqlite")
+    print(f"advise: {card.name} ({card.task}, {meta['n_rows']:,} rows): {', '.join(models.values())}, "
+          f"{per_unit:.0f} s per model and fold, {folds} folds", file=sys.stderr)
+    with store.exclusive():
+        execute(config, store, {card.name: card}, specs, cache_dir, workers, threads_per_unit(workers),
+                None, Limits(wall_s=per_unit * 2 + 60), progress=not args.no_progress)
+    board = write_report(store, config.run_id, out)
+    advice = {
+        "dataset": card.name, "task": card.task, "meta": meta, "budget_s": per_unit, "folds": folds,
+        "reference": str(args.reference), "results": board["results"],
+        "similar": similar_datasets(meta, card.task, reference) if reference else [],
+        "recommendation": recommend(board["results"]),
+    }
+    (out / "advice.json").write_text(json.dumps(advice, indent=2, default=str) + "\n")
+    text = render(advice)
+    (out / "advice.md").write_text(text)
+    print(text)
+    print(f"wrote {out / 'advice.md'} and {out / 'advice.json'}", file=sys.stderr)
+    return 0
+
+
 def cmd_datasets(args) -> int:
     from bench.data import catalogue, dataset_summary
 
@@ -366,6 +411,21 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--run", help="run id (default: the latest run in the store)")
     report.add_argument("--export", help="rebuild from a results export (results.jsonl.gz) instead of a store")
     report.set_defaults(handler=cmd_report)
+
+    advise = commands.add_parser("advise", help="which family to use on your data: a short equal-budget comparison")
+    advise.add_argument("file", help="your CSV or Parquet file")
+    advise.add_argument("--target", required=True, help="the column to predict")
+    advise.add_argument("--task", choices=("binary", "multiclass", "regression"),
+                        help="default: inferred from the target")
+    advise.add_argument("--seconds", type=float, default=180.0, help="total wall-time budget (default 180)")
+    advise.add_argument("--reference", default="reports/standard/leaderboard.json",
+                        help="reference leaderboard for similar datasets (default: reports/standard/)")
+    advise.add_argument("--workers", type=int, help=f"worker processes (default: cores = {cores()})")
+    advise.add_argument("--device", choices=DEVICES, default="auto")
+    advise.add_argument("--out", help="output directory (default: reports/advise/<file name>)")
+    advise.add_argument("--cache", help="dataset cache directory")
+    advise.add_argument("--no-progress", action="store_true")
+    advise.set_defaults(handler=cmd_advise)
 
     export = commands.add_parser("export", help="write a compact, committable export of a run")
     export.add_argument("--store", required=True, help="results store")

@@ -1,4 +1,4 @@
-"""XGBoost gradient-boosted trees (histogram method), early-stopped on the validation part.
+"""XGBoost (model ``xgboost``): gradient-boosted trees (histogram method), early-stopped on the validation part.
 
 Categorical codes go in natively (``enable_categorical``: XGBoost's own
 partition splits; -1 becomes missing); numeric NaN is XGBoost's missing value.
@@ -83,6 +83,7 @@ def space(trial) -> XGBoostParams:
 class XGBoostFitted:
     booster: Any
     task: str
+    n_classes: int
     n_iter: int
     stopped_by_deadline: bool
     curves: dict = field(default_factory=dict)
@@ -91,6 +92,8 @@ class XGBoostFitted:
         p = self.booster.predict(_dmatrix(part), iteration_range=(0, self.n_iter))
         if self.task == "binary":
             return np.column_stack([1.0 - p, p]).astype(np.float64)
+        if self.task == "multiclass":
+            return np.asarray(p, dtype=np.float64).reshape(len(part), self.n_classes)
         return np.asarray(p, dtype=np.float64)
 
 
@@ -131,7 +134,7 @@ def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext)
         callbacks=[deadline],
     )
     n_iter = int(booster.best_iteration) + 1  # set by early stopping at every improvement
-    return XGBoostFitted(booster, info.task, n_iter, deadline.stopped)
+    return XGBoostFitted(booster, info.task, info.n_classes, n_iter, deadline.stopped)
 
 
 def _deadline_callback(deadline: float | None):

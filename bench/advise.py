@@ -1,0 +1,127 @@
+"""Model-selection advice for a user's own data: similar datasets in the reference results,
+then a short equal-budget comparison of the strongest model of each family on the data itself.
+
+The recommendation rests on the user's own scores first: the family of the
+best-scoring model, called a tie when its fold interval overlaps the runner-up's
+(then the cheaper model is preferred). The similar datasets are context, shown
+with what won on them.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+# Compared after a log (counts) or as they are (shares): enough to tell a small, wide,
+# categorical table from a large numeric one.
+SIMILARITY_FEATURES = {
+    "n_rows": "log", "n_features": "log", "categorical_share": "share", "missing_share": "share",
+    "uninformative_share": "share", "skewness_mean_abs": "log",
+}
+DEFAULT_MODELS = {"tree": "lightgbm", "deep": "mlp", "classical": "linear"}
+N_SIMILAR = 5
+
+
+def _vector(info: dict) -> np.ndarray:
+    values = []
+    for name, kind in SIMILARITY_FEATURES.items():
+        value = info.get(name)
+        value = 0.0 if value is None else float(value)
+        values.append(math.log1p(max(value, 0.0)) if kind == "log" else value)
+    return np.array(values)
+
+
+def similar_datasets(meta: dict, task: str, reference: dict, n: int = N_SIMILAR) -> list[dict]:
+    """The reference datasets nearest in meta-features (same kind of task), with each one's winner."""
+    classification = task != "regression"
+    candidates = {name: info for name, info in reference.get("datasets", {}).items()
+                  if (info.get("task") != "regression") == classification and info.get("modality") == "tabular"}
+    if not candidates:
+        return []
+    names = list(candidates)
+    matrix = np.array([_vector(candidates[name]) for name in names])
+    scale = matrix.std(axis=0)
+    scale[scale == 0] = 1.0
+    distances = np.linalg.norm((matrix - _vector(meta)) / scale, axis=1)
+    winners = {}
+    for row in reference.get("results", []):
+        if row.get("score") is not None and (row["dataset"] not in winners or row["score"] > winners[row["dataset"]]["score"]):
+            winners[row["dataset"]] = row
+    return [
+        {"dataset": names[i], "distance": round(float(distances[i]), 3),
+         "best_model": winners.get(names[i], {}).get("model"), "best_family": winners.get(names[i], {}).get("family")}
+        for i in np.argsort(distances)[:n]
+    ]
+
+
+def strongest_per_family(reference: dict | None, supported: set[str]) -> dict[str, str]:
+    """Per family, the model with the best mean normalised score in the reference (or a default)."""
+    chosen = {}
+    for model in (reference or {}).get("models", []):
+        family, name = model.get("family"), model.get("name")
+        if name in supported and family not in chosen and model.get("mean_normalized_score") is not None:
+            chosen[family] = name  # models are listed best first
+    for family, name in DEFAULT_MODELS.items():
+        if family not in chosen and name in supported:
+            chosen[family] = name
+    return chosen
+
+
+def recommend(results: list[dict]) -> dict:
+    """The family to use, from the user's own cross-validated scores."""
+    scored = sorted((r for r in results if r["score"] is not None), key=lambda r: -r["score"])
+    if not scored:
+        return {"family": None, "model": None, "strength": "none", "reason": "no model produced a score"}
+    best = scored[0]
+    if len(scored) == 1:
+        return {"family": best["family"], "model": best["model"], "strength": "weak",
+                "reason": "only one model produced a score"}
+    runner_up = scored[1]
+    overlap = best["ci_low"] is not None and runner_up["ci_high"] is not None and best["ci_low"] <= runner_up["ci_high"]
+    if not overlap:
+        return {"family": best["family"], "model": best["model"], "strength": "clear",
+                "reason": f"{best['model']} scored {best['score']:.4f}, above {runner_up['model']} "
+                          f"({runner_up['score']:.4f}) with non-overlapping fold intervals"}
+    cheaper = min((best, runner_up), key=lambda r: r.get("tuning_s") or math.inf)
+    return {"family": best["family"], "model": best["model"], "strength": "tie",
+            "reason": f"{best['model']} ({best['score']:.4f}) and {runner_up['model']} ({runner_up['score']:.4f}) "
+                      f"are within each other's fold intervals; {cheaper['model']} is the cheaper of the two",
+            "cheaper": cheaper["model"]}
+
+
+def render(advice: dict) -> str:
+    r = advice["recommendation"]
+    lines = [f"# Advice for `{advice['dataset']}` ({advice['task']}, {advice['meta']['n_rows']:,} rows, "
+             f"{advice['meta']['n_features']} features)", "",
+             f"**Recommendation: {r['family'] or 'none'}** ({r['model'] or '—'}; evidence {r['strength']}). "
+             f"{r['reason']}.", "",
+             f"## Your data: {advice['budget_s']:.1f} s of equal budget per model and fold, {advice['folds']} folds", "",
+             "| model | family | score | 95% interval | folds |", "| --- | --- | ---: | --- | ---: |"]
+    for row in advice["results"]:
+        interval = "—" if row["ci_low"] is None else f"{row['ci_low']:.4f} – {row['ci_high']:.4f}"
+        score = "failed" if row["score"] is None else f"{row['score']:.4f}"
+        lines.append(f"| {row['model']} | {row['family']} | {score} | {interval} | {row['folds_done']} |")
+    lines += ["", "## Similar datasets in the reference results", ""]
+    if advice["similar"]:
+        lines += ["| dataset | distance | best model there | family |", "| --- | ---: | --- | --- |"]
+        lines += [f"| {s['dataset']} | {s['distance']} | {s['best_model']} | {s['best_family']} |"
+                  for s in advice["similar"]]
+        families = [s["best_family"] for s in advice["similar"] if s["best_family"]]
+        if families:
+            top = max(set(families), key=families.count)
+            lines += ["", f"On the {len(families)} most similar datasets, {top} won {families.count(top)} time(s)."]
+    else:
+        lines.append(f"No reference results found ({advice['reference']}); only your own scores count.")
+    return "\n".join(lines) + "\n"
+
+
+def reference_board(path: Path | None) -> dict | None:
+    from bench.compare import CompareError, load_leaderboard
+
+    if path is None or not Path(path).exists():
+        return None
+    try:
+        return load_leaderboard(Path(path))
+    except CompareError:
+        return None

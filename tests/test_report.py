@@ -1,0 +1,511 @@
+"""The report, end to end on synthetic stores: every section, claims that flip with the data, a
+partial store, learning curves, determinism, Markdown = JSON, and the HTML in headless Chromium.
+
+The stores are synthetic but shaped like real ones (bench.store.Store, the runner's config keys):
+each model has a designed quality per kind of dataset, and `flip` turns every claim around.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench.report import write_report
+from bench.report.claims import ClaimError, load_claims, parse_variant
+from bench.report.diagnostics import diagnose
+from bench.report.leaderboard import build_leaderboard
+from bench.report.learning_curves import crossing
+from bench.report.sections import SECTIONS, elo_text, fmt
+from bench.store import Store
+
+TABULAR_MODELS = ["lightgbm", "linear", "mlp", "mlp[norm=none]", "mlp[norm=batchnorm]", "mlp[norm=layernorm]"]
+GRID_MODELS = ["lightgbm", "linear", "mlp", "cnn", "cnn[augment=false]", "cnn[dropout=0]"]
+FAMILY = {"lightgbm": "tree", "linear": "classical"}
+# Designed quality (share of the way from the constant predictor to a perfect score) per kind of dataset.
+QUALITY = {
+    False: {
+        "tabular": {"lightgbm": .90, "linear": .84, "mlp": .86, "mlp[norm=none]": .78, "mlp[norm=batchnorm]": .855,
+                    "mlp[norm=layernorm]": .857},
+        "image": {"lightgbm": .92, "linear": .90, "mlp": .93, "cnn": .97, "cnn[augment=false]": .90,
+                  "cnn[dropout=0]": .96},
+        "sequence": {"lightgbm": .72, "linear": .60, "mlp": .70, "cnn": .90, "cnn[augment=false]": .85,
+                     "cnn[dropout=0]": .89},
+        "shuffled": {"lightgbm": .72, "linear": .60, "mlp": .70, "cnn": .65, "cnn[augment=false]": .62,
+                     "cnn[dropout=0]": .64},
+    },
+    True: {
+        "tabular": {"lightgbm": .80, "linear": .78, "mlp": .88, "mlp[norm=none]": .86, "mlp[norm=batchnorm]": .83,
+                    "mlp[norm=layernorm]": .89},
+        "image": {"lightgbm": .96, "linear": .85, "mlp": .95, "cnn": .90, "cnn[augment=false]": .895,
+                  "cnn[dropout=0]": .85},
+        "sequence": {"lightgbm": .72, "linear": .60, "mlp": .70, "cnn": .65, "cnn[augment=false]": .64,
+                     "cnn[dropout=0]": .60},
+        "shuffled": {"lightgbm": .72, "linear": .60, "mlp": .70, "cnn": .90, "cnn[augment=false]": .85,
+                     "cnn[dropout=0]": .85},
+    },
+}
+# Test-score offsets of trials 0..3 from the final quality: quick tuners (default near the best) and slow ones.
+QUICK, SLOW = (-0.002, -0.01, 0.0, -0.02), (-0.06, -0.03, -0.015, 0.0)
+EXPECTED_VERDICTS = {
+    "trees-beat-nets-on-tabular", "trees-need-less-tuning", "small-data-deep-loses",
+    "cnn-prior-on-images-and-sequences", "cnn-prior-needs-spatial-structure",
+    "normalisation-presence-over-flavour", "augmentation-over-dropout",
+}
+ENVIRONMENT = {"python": "3.11.7", "platform": "Linux", "cpu": "test cpu", "cores": 2, "threads_per_unit": 1,
+               "device": "cpu", "cuda_device": None, "git_revision": "abc123", "packages": {"numpy": "2.0"}}
+
+
+def _family(model: str) -> str:
+    return FAMILY.get(parse_variant(model)[0], "deep")
+
+
+def _jitter(*parts) -> float:
+    """A fixed pseudo-random number in [-1, 1] per key."""
+    return zlib.crc32("/".join(map(str, parts)).encode()) / 2**31 - 1.0
+
+
+def _datasets() -> dict[str, dict]:
+    info = {}
+    for i, n in enumerate([150, 250, 400, 550, 700, 900, 3000, 8000, 15000, 30000]):
+        regression = i == 9
+        info[f"tab{i}"] = {
+            "modality": "tabular", "task": "regression" if regression else "binary",
+            "metric": "r2" if regression else "accuracy", "n_rows": int(n * 1.6), "n_features": 8 + 3 * i,
+            "categorical_share": [0.0, 0.6, 0.1, 0.8, 0.0, 0.3, 0.5, 0.0, 0.2, 0.7][i],
+            "uninformative_share": [0.0, 0.4, 0.1, 0.35, 0.05, 0.2, 0.5, 0.0, 0.3, 0.1][i],
+            "skewness_mean_abs": None if i == 3 else 0.3 * i, "n_classes": 0 if regression else 2,
+            "class_entropy": None if regression else 1.0, "_n_train": n, "_kind": "tabular",
+            "_baseline": 0.0 if regression else 0.5,
+        }
+    for i in range(6):
+        info[f"img{i}"] = {"modality": "image", "task": "multiclass", "metric": "accuracy", "n_rows": 4000 + 1500 * i,
+                           "n_features": 64 + 64 * i, "categorical_share": 0.0, "uninformative_share": 0.2,
+                           "skewness_mean_abs": 2.0 + i, "n_classes": 10, "class_entropy": 0.99,
+                           "_n_train": 2000 + 1000 * i, "_kind": "image", "_baseline": 0.1}
+    for name, kind in (("seq", "sequence"), ("seq_shuffled", "shuffled")):
+        info[name] = {"modality": "sequence", "task": "multiclass", "metric": "accuracy", "n_rows": 5000,
+                      "n_features": 40, "categorical_share": 0.0, "uninformative_share": 0.3,
+                      "skewness_mean_abs": 0.1, "n_classes": 10, "class_entropy": 1.0, "_n_train": 3000,
+                      "_kind": kind, "_baseline": 0.1}
+    return info
+
+
+def _curves(model: str, epochs: int = 20) -> dict:
+    e = np.arange(1, epochs + 1)
+    train = 2.3 * np.exp(-e / 5) + 0.05
+    valid = 2.3 * np.exp(-e / 5) + 0.12 + 0.002 * np.maximum(0, e - 15) ** 2
+    return {"train_loss": train.round(5).tolist(), "valid_loss": valid.round(5).tolist()}
+
+
+def _trials(model: str, info: dict, quality: float, fold: int, flip: bool, unit: str) -> list[dict]:
+    base = info["_baseline"]
+    deep = _family(model) == "deep"
+    profile = (QUICK if deep else SLOW) if flip else (SLOW if deep else QUICK)
+    rows = []
+    for number, offset in enumerate(profile):
+        q = quality + offset + 0.004 * _jitter(unit, "model") + 0.002 * (-1) ** fold * (1 + _jitter(unit))
+        test = base + (1 - base) * q
+        row = {"number": number, "status": "ok", "params": {"trial": number}, "valid_score": test + 0.01,
+               "test_score": test, "valid_metrics": {}, "test_metrics": {info["metric"]: test},
+               "fit_s": (4.0 if deep else 0.2) * (1 + 0.3 * _jitter(unit, number)),
+               "predict_s": 0.01, "started_s": 5.0 * number, "n_iter": 20, "curves": {}}
+        if deep:
+            row["curves"] = _curves(model)
+            if info["task"] != "regression":
+                row["test_metrics"]["log_loss"] = 0.2
+        if model == "cnn" and info["modality"] == "image":
+            row["test_metrics"]["confusion_matrix"] = (np.eye(10, dtype=int) * 50 + 1).tolist()
+            row["curves"]["misclassified"] = [
+                {"pixels": np.linspace(0, 1, 64).tolist(), "shape": [8, 8], "true": 3, "predicted": 5}]
+        rows.append(row)
+    return rows
+
+
+def _save_run(store: Store, config: dict, units: list[tuple[dict, list[dict]]], parts) -> str:
+    run_id = hashlib.sha1(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
+    store.ensure_run(run_id, config)
+    sitting = store.start_sitting(run_id, 2, ENVIRONMENT)
+    for dataset, fold, size in parts:
+        store.save_split(run_id, dataset, fold, np.arange(10), np.arange(10, 15), np.arange(15, 20), train_size=size)
+    for unit, trials in units:
+        store.record_unit(run_id, unit, trials)
+    store.finish_sitting(sitting)
+    return run_id
+
+
+def synthetic_store(path: Path, flip: bool = False, missing=(), failed=()) -> tuple[Store, str]:
+    """The main synthetic run: 18 datasets, 9 models, 2 folds, 4 trials per unit."""
+    info = _datasets()
+    store = Store(path)
+    units, parts = [], []
+    for dataset, card in info.items():
+        models = TABULAR_MODELS if card["modality"] == "tabular" else GRID_MODELS
+        for fold in range(2):
+            parts.append((dataset, fold, 0))
+            for model in models:
+                if (dataset, model, fold) in missing:
+                    continue
+                key = hashlib.sha1(f"{flip}/{dataset}/{model}/{fold}".encode()).hexdigest()[:16]
+                unit = {"unit_key": key, "dataset": dataset, "model": model, "fold": fold, "train_size": 0,
+                        "status": "done", "error": None, "n_train": card["_n_train"],
+                        "baseline_score": card["_baseline"], "wall_s": 10.0, "threads": 1}
+                trials = _trials(model, card, QUALITY[flip][card["_kind"]][model], fold, flip, key)
+                if (dataset, model, fold) in failed:
+                    unit.update(status="oom", error="MemoryError: synthetic")
+                    trials = [{**t, "status": "oom", "valid_score": None, "test_score": None} for t in trials[:1]]
+                units.append((unit, trials))
+    models = sorted(set(TABULAR_MODELS) | set(GRID_MODELS))
+    config = {"suite": "synthetic", "datasets": sorted(info), "models": models, "trials": 4, "seconds": None,
+              "folds": 2, "seed": 0, "max_train": None, "sampler": "tpe", "device": "cpu", "train_sizes": None,
+              "dataset_info": {d: {k: v for k, v in c.items() if not k.startswith("_")} | {
+                  "notes": [], "test_duplicates_of_train": [0, 0]} for d, c in info.items()},
+              "model_info": {m: {"family": _family(m), "source": "synthetic"} for m in models},
+              "flip": flip, "missing": [list(m) for m in missing]}
+    return store, _save_run(store, config, units, parts)
+
+
+def learning_curve_store(path: Path) -> tuple[Store, str]:
+    """Three tabular datasets at 100, 1,000 and 10,000 training rows: trees ahead until 10,000."""
+    quality = {"lightgbm": (.80, .85, .88), "mlp": (.70, .83, .92), "linear": (.75, .78, .80)}
+    sizes = (100, 1000, 10000)
+    store = Store(path)
+    units, parts, info = [], [], {}
+    for d in range(3):
+        dataset = f"big{d}"
+        info[dataset] = {"modality": "tabular", "task": "binary", "metric": "accuracy", "n_rows": 20000,
+                         "n_features": 10, "categorical_share": 0.0, "uninformative_share": 0.1,
+                         "skewness_mean_abs": 1.0, "n_classes": 2, "class_entropy": 1.0, "notes": [],
+                         "test_duplicates_of_train": [0], "_baseline": 0.5, "_n_train": 0}
+        for i, size in enumerate(sizes):
+            parts.append((dataset, 0, size))
+            for model, q in quality.items():
+                key = hashlib.sha1(f"lc/{dataset}/{model}/{size}".encode()).hexdigest()[:16]
+                unit = {"unit_key": key, "dataset": dataset, "model": model, "fold": 0, "train_size": size,
+                        "status": "done", "error": None, "n_train": size, "baseline_score": 0.5, "wall_s": 1.0,
+                        "threads": 1}
+                units.append((unit, _trials(model, info[dataset], q[i] + 0.01 * d, 0, False, key)))
+    config = {"suite": "learning-curve", "datasets": sorted(info), "models": list(quality), "trials": 4,
+              "seconds": None, "folds": 1, "seed": 0, "max_train": None, "sampler": "tpe", "device": "cpu",
+              "train_sizes": list(sizes),
+              "dataset_info": {d: {k: v for k, v in c.items() if not k.startswith("_")} for d, c in info.items()},
+              "model_info": {m: {"family": _family(m), "source": "synthetic"} for m in quality}}
+    return store, _save_run(store, config, units, parts)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("report")
+    store, run_id = synthetic_store(folder / "results.sqlite")
+    board = write_report(store, run_id, folder)
+    return folder, store, run_id, board
+
+
+@pytest.fixture(scope="module")
+def flipped(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("flipped")
+    store, run_id = synthetic_store(folder / "results.sqlite", flip=True)
+    return build_leaderboard(store, run_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# Files and sections
+# ---------------------------------------------------------------------------------------------
+
+def test_report_writes_every_file_and_figure(report):
+    folder, _, _, board = report
+    for name in ("leaderboard.md", "index.html", "leaderboard.json"):
+        assert (folder / name).stat().st_size > 1000, name
+    expected = {"ratings", "critical_difference", "tuning_curves", "pareto", "deep_vs_tree", "diagnostics",
+                "confusion", "misclassified"}
+    assert expected <= set(board["figures"])
+    for figure in board["figures"].values():
+        assert (folder / figure["png"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert b"<svg" in (folder / figure["svg"]).read_bytes()[:2000]
+
+
+def test_every_section_is_in_markdown_html_and_json(report):
+    folder, _, _, board = report
+    markdown = (folder / "leaderboard.md").read_text()
+    page = (folder / "index.html").read_text()
+    for anchor, title, _ in SECTIONS:
+        assert f"## {title}" in markdown
+        assert f'id="{anchor}"' in page and title in page
+    for key in ("models", "results", "families", "critical_difference", "tuning_curves", "learning_curves", "cost",
+                "where_deep_wins", "guidance", "claims", "diagnostics", "provenance"):
+        assert board[key], key
+    assert "http://" not in page.replace("http://www.w3.org", "") and "https://" not in page
+    assert page.count("data:image/png;base64,") == len(board["figures"])
+
+
+def test_markdown_shows_the_numbers_of_the_json(report):
+    folder, _, _, _ = report
+    board = json.loads((folder / "leaderboard.json").read_text())
+    lines = (folder / "leaderboard.md").read_text().splitlines()
+    for model in board["models"]:
+        row = next(line for line in lines if line.startswith(f"| {model['name']} | {model['family']} |"))
+        assert f"| {fmt(model['mean_normalized_score'], 3)} | {fmt(model['mean_rank'], 2)} | {model['wins']} | " \
+               f"{elo_text(model)} |" in row
+    for result in board["results"]:
+        row = next(line for line in lines if line.startswith(f"| {result['dataset']} | {result['modality']} |"))
+        assert fmt(result["score"]) in row
+    for claim in board["claims"]["claims"]:
+        row = next(line for line in lines if line.startswith(f"| {claim['statement']} |"))
+        assert f"**{claim['verdict']}**" in row
+    for pair in board["families"]["pairs"]:
+        row = next(line for line in lines if line.startswith(f"| {pair['first']} vs {pair['second']} |"))
+        assert f"{pair['win']} / {pair['tie']} / {pair['loss']}" in row
+
+
+def test_every_score_traces_to_a_trial_row(report):
+    _, store, run_id, board = report
+    trials = {(t["dataset"], t["model"], t["fold"], t["number"]): t for t in store.trials(run_id)}
+    for result in board["results"]:
+        folds = result["folds"]
+        assert result["score"] == pytest.approx(np.mean([f["score"] for f in folds]))
+        for fold in folds:
+            row = trials[(result["dataset"], result["model"], fold["fold"], fold["trial"])]
+            assert row["test_score"] == fold["score"] and row["valid_score"] == fold["valid_score"]
+
+
+def test_the_json_is_the_same_when_rebuilt_from_the_same_store(report, tmp_path):
+    folder, store, run_id, _ = report
+    write_report(store, run_id, tmp_path)
+    assert (tmp_path / "leaderboard.json").read_text() == (folder / "leaderboard.json").read_text()
+    assert (tmp_path / "leaderboard.md").read_text() == (folder / "leaderboard.md").read_text()
+
+
+# ---------------------------------------------------------------------------------------------
+# What the sections compute
+# ---------------------------------------------------------------------------------------------
+
+def test_leaderboard_ranks_and_rates_the_designed_order(report):
+    _, _, _, board = report
+    models = {m["name"]: m for m in board["models"]}
+    assert models["cnn"]["elo"] > models["mlp[norm=none]"]["elo"]
+    for m in models.values():
+        assert m["elo_low"] <= m["elo"] <= m["elo_high"]
+    # cnn runs on 8 of 18 datasets: the table says its mean is over those only
+    assert models["cnn"]["n_datasets"] == 8
+    assert "`cnn` is scored on 8 of 18 datasets" in (report[0] / "leaderboard.md").read_text()
+
+
+def test_per_dataset_table_marks_the_best_and_ties_by_overlap(report):
+    _, _, _, board = report
+    by_dataset = {}
+    for row in board["results"]:
+        by_dataset.setdefault(row["dataset"], []).append(row)
+    for rows in by_dataset.values():
+        best = [r for r in rows if r["best"]]
+        assert len(best) == 1 and best[0]["score"] == max(r["score"] for r in rows)
+        for r in rows:
+            overlap = r["ci_high"] >= best[0]["ci_low"] and best[0]["ci_high"] >= r["ci_low"]
+            assert r["tie_with_best"] == (overlap and not r["best"])
+
+
+def test_family_comparison_and_critical_difference(report):
+    _, _, _, board = report
+    pairs = {(p["first"], p["second"]): p for p in board["families"]["pairs"]}
+    assert set(pairs) == {("deep", "tree"), ("deep", "classical"), ("tree", "classical")}
+    for pair in pairs.values():
+        assert pair["win"] + pair["tie"] + pair["loss"] == pair["n_datasets"] == 18
+        assert pair["p_holm"] >= pair["wilcoxon"]["p_value"]
+    cd = board["critical_difference"]
+    assert cd["left_out_models"] == ["cnn", "cnn[augment=false]", "cnn[dropout=0]"]
+    assert len(cd["datasets"]) == 10 and cd["friedman"]["p_value"] < 0.05
+    assert min(cd["mean_ranks"], key=cd["mean_ranks"].get) == "lightgbm"
+
+
+def test_tuning_curves_rise_and_start_at_the_default(report):
+    _, _, _, board = report
+    panel = board["tuning_curves"]["panels"]["tabular"]
+    deep, tree = panel["families"]["deep"]["trials"], panel["families"]["tree"]["trials"]
+    assert deep["mean"] == sorted(deep["mean"]) and deep["mean"][-1] - deep["mean"][0] > 0.05
+    assert tree["mean"][-1] - tree["mean"][0] < 0.02
+    for curve in (deep, tree):
+        assert all(lo <= m <= hi for lo, m, hi in zip(curve["low"], curve["mean"], curve["high"]))
+    seconds = panel["families"]["deep"]["seconds"]["mean"]
+    assert seconds[0] == 0.0 and seconds[-1] == pytest.approx(deep["mean"][-1], abs=1e-3)
+
+
+def test_learning_curves_find_where_deep_starts_to_win(tmp_path):
+    store, run_id = learning_curve_store(tmp_path / "results.sqlite")
+    board = write_report(store, run_id, tmp_path)
+    curves = board["learning_curves"]
+    assert curves["available"] and curves["sizes"] == [100, 1000, 10000]
+    assert {d["crossing"] for d in curves["datasets"].values()} == {10000}
+    assert curves["families"]["deep"]["n_datasets"] == [3, 3, 3]
+    assert "learning_curves" in board["figures"]
+    assert {r["train_size"] for r in board["results"]} == {10000}
+    assert crossing([1, 2, 3], [0.1, 0.2, 0.3]) == (1, "deep ahead at every size")
+    assert crossing([1, 2, 3], [-0.1, 0.2, -0.3])[0] is None
+
+
+def test_where_deep_wins_and_guidance(report):
+    _, _, _, board = report
+    wins = board["where_deep_wins"]
+    assert wins["by_modality"]["image"]["deep_ahead"] == 6 and wins["by_modality"]["tabular"]["deep_ahead"] == 0
+    predictor = wins["predictor"]
+    assert predictor["n"] == 18 and predictor["rules"]
+    assert len(predictor["predictions"]) == 18 and 0 <= predictor["lodo_accuracy"] <= 1
+    assert predictor["lodo_accuracy"] >= predictor["majority_lodo_accuracy"]
+    rows = {r["situation"]: r for r in board["guidance"]["rows"]}
+    assert rows["images"]["recommended"] == "deep" and rows["images"]["strength"] == "strong"
+    assert rows["tabular, under 1,000 training rows"]["recommended"] == "tree"
+    assert rows["tabular, under 1,000 training rows"]["strength"] == "strong"
+
+
+def test_cost_and_pareto_front(report):
+    _, _, _, board = report
+    cost = {m["model"]: m for m in board["cost"]["models"]}
+    assert cost["mlp"]["median_fit_s"] > cost["lightgbm"]["median_fit_s"]
+    assert board["cost"]["pareto"]["tabular"]["front"][0] in ("lightgbm", "linear")
+
+
+def test_diagnostics_cover_every_deep_unit(report):
+    _, _, _, board = report
+    units = board["diagnostics"]["units"]
+    assert len(units) == (10 * 4 + 8 * 4) * 2  # deep models x datasets x folds
+    assert all(u["diagnosis"] in ("good", "overfit", "underfit", "suspicious") for u in units)
+    assert board["diagnostics"]["confusion_recorded"] and board["diagnostics"]["misclassified_recorded"]
+
+
+def test_diagnose_reads_loss_curves():
+    assert diagnose([2.0, 1.9, 1.8], [2.1, 2.0, 1.95], 2.3, None)["diagnosis"] == "underfit"
+    assert diagnose([1.0, 0.2, 0.05], [1.0, 0.6, 0.7], 2.3, None)["diagnosis"] == "overfit"
+    assert diagnose([1.0, 0.9, 0.8], [0.5, 0.3, 0.2], 2.3, None)["diagnosis"] == "suspicious"
+    good = diagnose([1.0, 0.3, 0.2], [1.0, 0.35, 0.25], 2.3, None)
+    assert good["diagnosis"] == "good" and good["best_epoch"] == 3 and good["still_improving"]
+    assert diagnose([], [], 2.3, None)["diagnosis"] == "no curves"
+
+
+# ---------------------------------------------------------------------------------------------
+# Claims
+# ---------------------------------------------------------------------------------------------
+
+def test_claims_are_supported_by_the_designed_data(report):
+    _, _, _, board = report
+    verdicts = {c["id"]: c["verdict"] for c in board["claims"]["claims"]}
+    assert set(verdicts) == EXPECTED_VERDICTS
+    assert verdicts == {claim: "supported" for claim in EXPECTED_VERDICTS}
+
+
+def test_claims_flip_when_the_data_flips(flipped):
+    verdicts = {c["id"]: c["verdict"] for c in flipped["claims"]["claims"]}
+    assert verdicts == {claim: "contradicted" for claim in EXPECTED_VERDICTS}
+
+
+def test_claims_are_inconclusive_on_too_few_datasets(report):
+    _, _, _, board = report
+    few = [{"id": "few", "statement": "trees beat nets on 3 datasets", "test": "beats",
+            "params": {"first": ["family:tree"], "second": ["family:deep"], "modalities": ["tabular"],
+                       "max_train": 450}}]
+    from bench.report.claims import evaluate_claims
+
+    result = evaluate_claims(board, [], {}, claims=few)["claims"][0]
+    assert result["verdict"] == "inconclusive" and "needs at least 6" in result["summary"]
+    assert result["datasets"] == ["tab0", "tab1", "tab2"]
+
+
+def test_users_add_claims_as_data(report, tmp_path):
+    folder, store, run_id, _ = report
+    claims = tmp_path / "claims.toml"
+    claims.write_text('[[claim]]\nid = "linear-wins"\nstatement = "Linear models beat LightGBM on tabular data."\n'
+                      'test = "beats"\nparams = { first = ["linear"], second = ["lightgbm"], '
+                      'modalities = ["tabular"] }\n')
+    board = write_report(store, run_id, tmp_path / "out", claims_file=claims)
+    assert [(c["id"], c["verdict"]) for c in board["claims"]["claims"]] == [("linear-wins", "contradicted")]
+    claims.write_text('[[claim]]\nid = "bad"\nstatement = "x"\ntest = "no_such_test"\n')
+    with pytest.raises(ClaimError, match="bad: unknown test 'no_such_test'"):
+        load_claims(claims)
+    claims.write_text('[[claim]]\nid = "short"\nstatement = "x"\ntest = "beats"\nparams = { first = ["mlp"] }\n')
+    with pytest.raises(ClaimError, match="short: test beats needs parameter.*second"):
+        load_claims(claims)
+
+
+def test_variant_names_parse():
+    assert parse_variant("cnn[augment=False, dropout=0]") == ("cnn", {"augment": "false", "dropout": "0"})
+    assert parse_variant("lightgbm") == ("lightgbm", {})
+
+
+# ---------------------------------------------------------------------------------------------
+# A partial store
+# ---------------------------------------------------------------------------------------------
+
+def test_a_partial_store_says_what_is_missing_and_never_imputes(tmp_path):
+    missing = {("img0", "cnn", 0), ("img0", "cnn", 1)}
+    failed = {("tab0", "mlp", 1)}
+    store, run_id = synthetic_store(tmp_path / "results.sqlite", missing=missing, failed=failed)
+    board = write_report(store, run_id, tmp_path)
+    provenance = board["provenance"]
+    assert not provenance["complete"]
+    assert provenance["units"]["missing"] == 2 and provenance["units"]["failed"] == 1
+    assert {(m["dataset"], m["model"], m["fold"]) for m in provenance["missing_units"]} == missing
+    assert provenance["coverage"]["cnn"]["missing"] == ["img0"]
+    cell = next(r for r in board["results"] if r["dataset"] == "tab0" and r["model"] == "mlp")
+    assert cell["status"] == "partial" and cell["folds_done"] == 1 and cell["score"] == cell["folds"][0]["score"]
+    cnn = next(m for m in board["models"] if m["name"] == "cnn")
+    assert cnn["n_datasets"] == 7 and cnn["datasets_not_scored"] == {"missing": ["img0"]}
+    markdown = (tmp_path / "leaderboard.md").read_text()
+    assert "**Partial results**" in markdown and "not yet run on img0" in markdown
+    assert "(partial: 1 of 2 folds)" in markdown and "MemoryError: synthetic" in markdown
+
+
+# ---------------------------------------------------------------------------------------------
+# The HTML in a real browser
+# ---------------------------------------------------------------------------------------------
+
+PROBE = """<script>
+window.__errors = [];
+window.addEventListener('error', e => window.__errors.push(String(e.message || (e.target && e.target.src))), true);
+window.addEventListener('load', () => {
+  const images = Array.from(document.images);
+  const broken = images.filter(i => !(i.complete && i.naturalWidth > 0)).length;
+  const out = document.createElement('pre');
+  out.id = 'probe';
+  out.textContent = JSON.stringify({images: images.length, broken: broken, errors: window.__errors});
+  document.body.appendChild(out);
+});
+</script>"""
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _run_chromium(*args: str, profile: Path) -> subprocess.CompletedProcess:
+    command = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--no-first-run", "--disable-dev-shm-usage", f"--user-data-dir={profile}", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.skipif(_chromium() is None, reason="Debian's chromium is not installed (apt-get install chromium): "
+                                                "the HTML report is not checked in a browser")
+def test_html_opens_in_headless_chromium_with_every_image_loaded(report, tmp_path):
+    folder, _, _, board = report
+    page = (folder / "index.html").read_text()
+    probe = folder / "probe.html"
+    probe.write_text(page.replace("</body>", PROBE + "</body>"))
+    dom = _run_chromium("--enable-logging=stderr", "--virtual-time-budget=10000", "--dump-dom", probe.as_uri(),
+                        profile=tmp_path / "profile-dom")
+    found = re.search(r'<pre id="probe">(.*?)</pre>', dom.stdout)
+    assert found, dom.stderr[-2000:]
+    result = json.loads(found.group(1).replace("&quot;", '"'))
+    assert result == {"images": len(board["figures"]), "broken": 0, "errors": []}
+    assert "Uncaught" not in dom.stderr and ":ERROR:CONSOLE" not in dom.stderr
+    screenshot = tmp_path / "report.png"
+    shot = _run_chromium("--window-size=1280,3000", "--hide-scrollbars", f"--screenshot={screenshot}",
+                         (folder / "index.html").as_uri(), profile=tmp_path / "profile-shot")
+    assert screenshot.is_file(), shot.stderr[-2000:]
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(screenshot)[..., :3]
+    assert pixels.shape[:2] == (3000, 1280)
+    colours = len(np.unique((pixels[::4, ::4] * 255).astype(np.uint8).reshape(-1, 3), axis=0))
+    assert colours > 50 and pixels.std() > 0.05  # text, tables and coloured figures, not a blank page
