@@ -140,6 +140,14 @@ def _limits(args, config, workers: int):
     return Limits(memory_bytes=memory, wall_s=timeout)
 
 
+def _claims(args) -> Path | None:
+    if not args.claims:
+        return None
+    if not Path(args.claims).is_file():
+        raise UsageError(f"--claims {args.claims}: no such file")
+    return Path(args.claims)
+
+
 def _catalogue_dir(args) -> Path | None:
     if not args.catalogue:
         return None
@@ -168,6 +176,7 @@ def cmd_run(args) -> int:
     workers = cores() if args.workers is None else args.workers
     threads = threads_per_unit(workers)
     limits = _limits(args, config, workers)
+    claims_file = _claims(args)  # checked before the run, not after it
     out = Path(args.out or Path("reports") / config.suite)
     store = Store(Path(args.store) if args.store else out / "results.sqlite")
     cache_dir = Path(args.cache) if args.cache else default_cache_dir()
@@ -182,7 +191,7 @@ def cmd_run(args) -> int:
                               progress=not args.no_progress)
     except (ExecutorError, StoreError) as error:
         raise UsageError(str(error)) from None
-    board = write_report(store, config.run_id, out)
+    board = write_report(store, config.run_id, out, claims_file=claims_file)
     print(f"ran {summary['units']} unit(s) ({summary['trials']} trials, {summary['failed_units']} failed), "
           f"skipped {summary['skipped']} finished; {summary['wall_s']:.1f} s", file=sys.stderr)
     _print_models(board)
@@ -240,7 +249,7 @@ def cmd_report(args) -> int:
     else:
         store, run_id = _open_run(args.store, args.out, args.run)
         out = Path(args.out) if args.out else store.path.parent
-    board = write_report(store, run_id, out)
+    board = write_report(store, run_id, out, claims_file=_claims(args))
     _print_models(board)
     print(f"wrote {out / 'leaderboard.md'} and {out / 'leaderboard.json'}")
     return 0
@@ -402,6 +411,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--unit-timeout", type=float,
                      help=f"wall-clock limit per unit in seconds (default: {DEFAULT_UNIT_TIMEOUT_S:g}, "
                           "or twice --seconds if that is longer)")
+    run.add_argument("--claims", help="a TOML file of claims to test in the report (default: the packaged ones)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.set_defaults(handler=cmd_run)
 
@@ -410,6 +420,7 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--out", help="output directory (default: the store's directory)")
     report.add_argument("--run", help="run id (default: the latest run in the store)")
     report.add_argument("--export", help="rebuild from a results export (results.jsonl.gz) instead of a store")
+    report.add_argument("--claims", help="a TOML file of claims to test (default: the packaged ones)")
     report.set_defaults(handler=cmd_report)
 
     advise = commands.add_parser("advise", help="which family to use on your data: a short equal-budget comparison")

@@ -56,3 +56,9 @@ def constant_prediction(task: str, y_train: np.ndarray, n_rows: int, n_classes: 
         return np.full(n_rows, float(np.mean(y_train)))
     freq = np.bincount(y_train.astype(np.int64), minlength=n_classes) / len(y_train)
     return np.tile(freq, (n_rows, 1))
+
+
+def confusion(y_true: np.ndarray, proba: np.ndarray, n_classes: int) -> list[list[int]]:
+    """Counts of (true class, predicted class), as nested lists for the store."""
+    matrix = skm.confusion_matrix(y_true, proba.argmax(axis=1), labels=np.arange(n_classes))
+    return matrix.tolist()

@@ -72,7 +72,11 @@ def describe(config: RunConfig, cards: dict[str, DatasetCard], specs: dict[str, 
     return {
         **asdict(config),
         "dataset_info": dataset_info,
-        "model_info": {name: {"family": specs[name].family, "source": specs[name].source} for name in config.models},
+        "model_info": {
+            name: {"family": specs[name].family, "source": specs[name].source,
+                   "tasks": sorted(specs[name].tasks), "modalities": sorted(specs[name].modalities)}
+            for name in config.models
+        },
     }
 
 

@@ -89,26 +89,29 @@ def pairwise_wins(score_table: list[dict[str, float]], models: list[str]) -> np.
     return wins
 
 
-def bradley_terry(wins: np.ndarray, prior_ties: float = ELO_PRIOR_TIES, tol: float = 1e-12,
+def bradley_terry(wins: np.ndarray, prior_ties: float = ELO_PRIOR_TIES, tol: float = 1e-10,
                   max_iter: int = 100_000) -> np.ndarray:
     """Maximum-likelihood Bradley-Terry strengths by Hunter's (2004) MM algorithm.
 
     P(i beats j) = p_i / (p_i + p_j). `prior_ties` virtual ties are added between every
     pair, which keeps the estimate finite when a model wins or loses every comparison.
-    Strengths are returned with geometric mean 1.
+    `wins` is (k, k), or (b, k, k) for b independent problems solved together. Strengths are
+    returned with geometric mean 1.
     """
-    wins = np.asarray(wins, dtype=float) + prior_ties / 2 * (1 - np.eye(len(wins)))
-    games = wins + wins.T
-    won = wins.sum(axis=1)
-    strength = np.ones(len(wins))
+    wins = np.asarray(wins, dtype=float)
+    k = wins.shape[-1]
+    wins = wins + prior_ties / 2 * (1 - np.eye(k))
+    games = wins + np.swapaxes(wins, -1, -2)
+    won = wins.sum(axis=-1)
+    strength = np.ones(wins.shape[:-1])
     for _ in range(max_iter):
-        denominator = (games / (strength[:, None] + strength[None, :])).sum(axis=1)
+        denominator = (games / (strength[..., :, None] + strength[..., None, :])).sum(axis=-1)
         updated = won / denominator
-        updated /= np.exp(np.mean(np.log(updated)))
-        if np.max(np.abs(updated - strength)) < tol:
-            strength = updated
-            break
+        updated /= np.exp(np.mean(np.log(updated), axis=-1, keepdims=True))
+        done = np.max(np.abs(updated - strength)) < tol
         strength = updated
+        if done:
+            break
     return strength
 
 
@@ -122,13 +125,12 @@ def elo_ratings(score_table: list[dict[str, float]], models: list[str], n_boot: 
     """Elo rating of each model from pairwise comparisons per dataset, with a bootstrap interval
     over datasets (the datasets are resampled with replacement, as TabArena does)."""
     per_dataset = pairwise_wins(score_table, models)
-    point = elo_from_strength(bradley_terry(per_dataset.sum(axis=0)))
     rng = np.random.default_rng(seed)
     n = len(score_table)
-    replicates = np.empty((n_boot, len(models)))
-    for b in range(n_boot):
-        counts = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
-        replicates[b] = elo_from_strength(bradley_terry(np.tensordot(counts, per_dataset, axes=1), tol=1e-9))
+    # Row 0 counts every dataset once (the point estimate); the others are bootstrap resamples.
+    counts = np.stack([np.ones(n)] + [np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(n_boot)])
+    ratings = elo_from_strength(bradley_terry(np.tensordot(counts.astype(float), per_dataset, axes=1)))
+    point, replicates = ratings[0], ratings[1:]
     tail = 100 * (1 - confidence) / 2
     low, high = np.percentile(replicates, tail, axis=0), np.percentile(replicates, 100 - tail, axis=0)
     return {m: (float(point[i]), float(low[i]), float(high[i])) for i, m in enumerate(models)}

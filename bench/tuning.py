@@ -108,6 +108,9 @@ def run_trial(spec: ModelSpec, params: dict, parts: dict, info, ctx: FitContext)
         scores = metrics.score(info.task, parts[name].y, prediction, info.n_classes)
         row[f"{name}_metrics"] = scores
         row[f"{name}_score"] = scores[primary]
+    if info.task != "regression":  # rows: true class, columns: predicted class
+        row["curves"] = {**(row["curves"] or {}), "confusion_matrix": metrics.confusion(
+            parts["test"].y, predictions["test"], info.n_classes)}
     return row
 
 

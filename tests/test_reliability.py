@@ -54,7 +54,7 @@ def test_every_fault_is_recorded_and_the_run_goes_on(tmp_path, env):
     assert table[("wine", "prior")][1] == "ok" and table[("wine", "linear")][1] == "ok"
     assert table[("wine", "fault_aborts")] == (None, "failed")
     markdown = (tmp_path / "leaderboard.md").read_text()
-    assert "## Failures" in markdown and "SIGABRT" in markdown
+    assert "Failures" in markdown and "SIGABRT" in markdown
 
 
 def test_kill_minus_nine_then_resume_keeps_every_unit_once(tmp_path, env):

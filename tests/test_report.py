@@ -22,6 +22,7 @@ from bench.report.claims import ClaimError, load_claims, parse_variant
 from bench.report.diagnostics import diagnose
 from bench.report.leaderboard import build_leaderboard
 from bench.report.learning_curves import crossing
+from bench.report.markdown import render_markdown
 from bench.report.sections import SECTIONS, elo_text, fmt
 from bench.store import Store
 
@@ -100,7 +101,7 @@ def _datasets() -> dict[str, dict]:
 def _curves(model: str, epochs: int = 20) -> dict:
     e = np.arange(1, epochs + 1)
     train = 2.3 * np.exp(-e / 5) + 0.05
-    valid = 2.3 * np.exp(-e / 5) + 0.12 + 0.002 * np.maximum(0, e - 15) ** 2
+    valid = 2.3 * np.exp(-e / 5) + 0.09 + 0.002 * np.maximum(0, e - 15) ** 2
     return {"train_loss": train.round(5).tolist(), "valid_loss": valid.round(5).tolist()}
 
 
@@ -379,6 +380,7 @@ def test_diagnostics_cover_every_deep_unit(report):
 def test_diagnose_reads_loss_curves():
     assert diagnose([2.0, 1.9, 1.8], [2.1, 2.0, 1.95], 2.3, None)["diagnosis"] == "underfit"
     assert diagnose([1.0, 0.2, 0.05], [1.0, 0.6, 0.7], 2.3, None)["diagnosis"] == "overfit"
+    assert diagnose([1.0, 0.2, 0.1], [1.0, 0.6, 0.19], 2.3, None)["diagnosis"] == "good"  # under 2 x train
     assert diagnose([1.0, 0.9, 0.8], [0.5, 0.3, 0.2], 2.3, None)["diagnosis"] == "suspicious"
     good = diagnose([1.0, 0.3, 0.2], [1.0, 0.35, 0.25], 2.3, None)
     assert good["diagnosis"] == "good" and good["best_epoch"] == 3 and good["still_improving"]
@@ -419,7 +421,7 @@ def test_users_add_claims_as_data(report, tmp_path):
     claims.write_text('[[claim]]\nid = "linear-wins"\nstatement = "Linear models beat LightGBM on tabular data."\n'
                       'test = "beats"\nparams = { first = ["linear"], second = ["lightgbm"], '
                       'modalities = ["tabular"] }\n')
-    board = write_report(store, run_id, tmp_path / "out", claims_file=claims)
+    board = build_leaderboard(store, run_id, claims=load_claims(claims))
     assert [(c["id"], c["verdict"]) for c in board["claims"]["claims"]] == [("linear-wins", "contradicted")]
     claims.write_text('[[claim]]\nid = "bad"\nstatement = "x"\ntest = "no_such_test"\n')
     with pytest.raises(ClaimError, match="bad: unknown test 'no_such_test'"):
@@ -442,7 +444,7 @@ def test_a_partial_store_says_what_is_missing_and_never_imputes(tmp_path):
     missing = {("img0", "cnn", 0), ("img0", "cnn", 1)}
     failed = {("tab0", "mlp", 1)}
     store, run_id = synthetic_store(tmp_path / "results.sqlite", missing=missing, failed=failed)
-    board = write_report(store, run_id, tmp_path)
+    board = build_leaderboard(store, run_id)
     provenance = board["provenance"]
     assert not provenance["complete"]
     assert provenance["units"]["missing"] == 2 and provenance["units"]["failed"] == 1
@@ -452,9 +454,10 @@ def test_a_partial_store_says_what_is_missing_and_never_imputes(tmp_path):
     assert cell["status"] == "partial" and cell["folds_done"] == 1 and cell["score"] == cell["folds"][0]["score"]
     cnn = next(m for m in board["models"] if m["name"] == "cnn")
     assert cnn["n_datasets"] == 7 and cnn["datasets_not_scored"] == {"missing": ["img0"]}
-    markdown = (tmp_path / "leaderboard.md").read_text()
+    markdown = render_markdown(board, figures={})
     assert "**Partial results**" in markdown and "not yet run on img0" in markdown
     assert "(partial: 1 of 2 folds)" in markdown and "MemoryError: synthetic" in markdown
+    assert "### Failures" in markdown and "### Missing units" in markdown
 
 
 # ---------------------------------------------------------------------------------------------

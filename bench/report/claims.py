@@ -168,7 +168,8 @@ def test_beats_each(board: dict, units: list[dict], trials_by_unit: dict, params
     per_rival = []
     for rival in params["rivals"]:
         datasets, differences = _paired(first, side_rows(rows, rival))
-        per_rival.append({"rival": _side_name(rival), "datasets": datasets, "wilcoxon": stats.wilcoxon(differences, alpha),
+        per_rival.append({"rival": _side_name(rival), "datasets": datasets,
+                          "wilcoxon": stats.wilcoxon(differences, alpha),
                           "ahead": sum(d > 0 for d in differences), "behind": sum(d < 0 for d in differences)})
     adjusted = stats.holm([r["wilcoxon"]["p_value"] for r in per_rival])
     verdicts = []
@@ -341,7 +342,8 @@ def test_presence_vs_flavour(board: dict, units: list[dict], trials_by_unit: dic
     flavours = sorted(v for v in variants if v != absent)
     if absent not in variants or len(flavours) < 2:
         return {"verdict": INCONCLUSIVE, "statistic": {"variants": variants}, "datasets": [],
-                "summary": (f"needs {params['base']}[{key}={absent}] and at least two other {params['base']}[{key}=...] "
+                "summary": (f"needs {params['base']}[{key}={absent}] and at least two other "
+                            f"{params['base']}[{key}=...] "
                             f"variants in the run; found: {', '.join(sorted(variants.values())) or 'none'}")}
     models = [variants[absent]] + [variants[f] for f in flavours]
     datasets = sorted(set.intersection(*(set(scored[m]) for m in models)))

@@ -1,9 +1,9 @@
 """Diagnostics of every deep-model unit: the chosen trial's loss curves and a fit diagnosis.
 
 The thresholds and the rules are in METHOD, which the report prints. Confusion matrices and
-misclassified examples are shown when the trial rows record them
-(`test_metrics["confusion_matrix"]`, `curves["misclassified"]`: a list of
-{"pixels", "shape", "true", "predicted"}).
+misclassified examples are shown when the trial rows record them: `curves["confusion_matrix"]`
+(or `test_metrics["confusion_matrix"]`), rows = true class, columns = predicted, on the test
+set; `curves["misclassified"]`, a few test examples as {"pixels", "shape", "true", "predicted"}.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import math
 from bench.tuning import best_trial
 
 UNDERFIT = 0.5
-OVERFIT_RATIO = 1.5
+OVERFIT_RATIO = 2.0
 SUSPICIOUS_RATIO = 0.67
 GAP_FLOOR = 0.1
 METHOD = (
@@ -98,7 +98,7 @@ def diagnostics(board: dict, units: list[dict], trials_by_unit: dict[str, list[d
         duplicates = sum(info.get("test_duplicates_of_train") or [])
         if entry["diagnosis"] == "suspicious" and duplicates:
             entry["reason"] += f"; this dataset has {duplicates} test row(s) that duplicate a training row"
-        confusion = (chosen.get("test_metrics") or {}).get("confusion_matrix")
+        confusion = curves.get("confusion_matrix") or (chosen.get("test_metrics") or {}).get("confusion_matrix")
         if confusion is not None:
             entry["confusion_matrix"] = confusion
         if curves.get("misclassified"):

@@ -19,6 +19,8 @@ import numpy as np  # noqa: E402
 FAMILY_COLORS = {"deep": "#d62728", "tree": "#2ca02c", "classical": "#1f77b4"}
 MODALITY_MARKERS = {"tabular": "o", "image": "s", "sequence": "^"}
 MAX_PANELS = 24
+MAX_DIAGNOSTIC_PANELS = 16
+MAX_CONFUSION_PANELS = 4
 STYLE = {
     "figure.dpi": 100, "savefig.dpi": 110, "font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9,
     "legend.fontsize": 8, "axes.spines.top": False, "axes.spines.right": False, "svg.hashsalt": "bench-report",
@@ -203,7 +205,8 @@ def draw_deep_vs_tree(board: dict):
                 ax.scatter(*zip(*points), marker=marker, s=22, alpha=0.8, label=modality)
         ax.axhline(0, color="#999", lw=0.8)
         entry = labels[feature]
-        rho = "" if entry["spearman_rho"] is None else f"\nSpearman rho {entry['spearman_rho']:.2f} (p {entry['p_value']:.2g})"
+        rho = ("" if entry["spearman_rho"] is None else
+               f"\nSpearman rho {entry['spearman_rho']:.2f} (p {entry['p_value']:.2g})")
         ax.set_title(entry["label"] + rho, fontsize=8)
         ax.set_ylabel("deep - tree (normalised)")
     axes[0].legend(frameon=False, fontsize=7)
@@ -212,14 +215,16 @@ def draw_deep_vs_tree(board: dict):
 
 
 def draw_diagnostics(board: dict):
-    """Train and validation loss of the chosen trial, for the first fold of each deep model and dataset."""
+    """Train and validation loss of the chosen trial, for the first fold of each deep model and dataset;
+    the suspicious, overfit and underfit ones first when there are more than fit."""
     seen, chosen = set(), []
     for entry in board["diagnostics"]["units"]:
         key = (entry["dataset"], entry["model"])
         if key not in seen and entry.get("curves", {}).get("train_loss"):
             seen.add(key)
             chosen.append(entry)
-    chosen = chosen[:MAX_PANELS]
+    priority = {"suspicious": 0, "overfit": 1, "underfit": 2}
+    chosen = sorted(chosen, key=lambda e: priority.get(e["diagnosis"], 3))[:MAX_DIAGNOSTIC_PANELS]
     if not chosen:
         return None
     fig, axes = _grid(len(chosen), 4, 2.8, 2.1)
@@ -240,7 +245,7 @@ def draw_diagnostics(board: dict):
 
 def draw_confusion(board: dict):
     """Confusion matrices of the chosen trials, when the trial rows recorded them."""
-    entries = [e for e in board["diagnostics"]["units"] if e.get("confusion_matrix")][:8]
+    entries = [e for e in board["diagnostics"]["units"] if e.get("confusion_matrix")][:MAX_CONFUSION_PANELS]
     if not entries:
         return None
     fig, axes = _grid(len(entries), 4, 2.6, 2.5)
@@ -285,8 +290,9 @@ def draw_misclassified(board: dict):
 FIGURES = {
     "ratings": (draw_ratings, "Elo rating per model with its 95% bootstrap interval over datasets, and the mean "
                               "normalised score with the number of datasets behind it."),
-    "critical_difference": (draw_critical_difference, "Critical-difference diagram: mean rank per model (1 = best); "
-                                                      "bars join models whose ranks differ by less than the Nemenyi CD."),
+    "critical_difference": (draw_critical_difference,
+                            "Critical-difference diagram: mean rank per model (1 = best); bars join models whose ranks "
+                            "differ by less than the Nemenyi CD."),
     "tuning_curves": (draw_tuning, "Best-so-far normalised test score, chosen by validation, against trials and "
                                    "seconds; bands: 2.5-97.5% over random trial orders."),
     "learning_curves": (draw_learning, "Score against training-set size; dashed line: where deep starts to stay ahead "
@@ -295,8 +301,9 @@ FIGURES = {
                             "in brackets, the number of datasets."),
     "deep_vs_tree": (draw_deep_vs_tree, "Best deep minus best tree model (normalised score) per dataset against "
                                         "meta-features; above zero, deep learning wins."),
-    "diagnostics": (draw_diagnostics, "Train (blue) and validation (orange) loss of the chosen trial; dotted: the "
-                                      "constant predictor's loss; dashed: the epoch kept."),
+    "diagnostics": (draw_diagnostics, "Train (blue) and validation (orange) loss of the chosen trial (first fold; "
+                                      "problem cases first); dotted: the constant predictor's loss; dashed: the "
+                                      "epoch kept."),
     "confusion": (draw_confusion, "Test confusion matrices of the chosen trials."),
     "misclassified": (draw_misclassified, "Misclassified test images with their true and predicted classes."),
 }

@@ -40,7 +40,9 @@ def _blocks(blocks: list, figures: dict, out_dir: Path) -> list[str]:
     parts = []
     for block in blocks:
         kind = block[0]
-        if kind == "p":
+        if kind == "h":
+            parts.append(f"<h3>{_inline(block[1])}</h3>")
+        elif kind == "p":
             parts.append(f"<p>{_inline(block[1])}</p>")
         elif kind == "list":
             parts.append("<ul>" + "".join(f"<li>{_inline(item)}</li>" for item in block[1]) + "</ul>")
@@ -72,7 +74,7 @@ def render_html(board: dict, figures: dict, out_dir: Path) -> str:
         f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body><main>",
         f"<h1>{_inline(heading)}</h1>",
         *_blocks(overview(board), figures, out_dir),
-        "<nav>" + "".join(f'<a href="#{anchor}">{html.escape(t)}</a>' for anchor, t, _ in sections) + "</nav>",
+        "<nav>" + "\n".join(f'<a href="#{anchor}">{html.escape(t)}</a>' for anchor, t, _ in sections) + "</nav>",
     ]
     for anchor, section_title, blocks in sections:
         parts.append(f'<section id="{anchor}"><h2>{html.escape(section_title)}</h2>')

@@ -91,7 +91,8 @@ def _mark_best_and_ties(results: list[dict]) -> None:
         top = max(rows, key=lambda r: r["score"])
         for row in rows:
             row["best"] = row["score"] == top["score"]
-            row["tie_with_best"] = not row["best"] and row["ci_high"] >= top["ci_low"] and top["ci_high"] >= row["ci_low"]
+            overlap = row["ci_high"] >= top["ci_low"] and top["ci_high"] >= row["ci_low"]
+            row["tie_with_best"] = not row["best"] and overlap
 
 
 def _model_summary(config: dict, results: list[dict]) -> list[dict]:

@@ -19,7 +19,9 @@ def render_blocks(blocks: list, figures: dict) -> list[str]:
     lines: list[str] = []
     for block in blocks:
         kind = block[0]
-        if kind == "p":
+        if kind == "h":
+            lines += [f"### {block[1]}", ""]
+        elif kind == "p":
             lines += [block[1], ""]
         elif kind == "list":
             lines += [f"- {item}" for item in block[1]] + [""]

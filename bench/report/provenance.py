@@ -19,16 +19,19 @@ def _iso(timestamp: float | None) -> str | None:
     return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def split_parts(store: Store, run_id: str) -> dict[str, list[tuple[int, int]]]:
-    """Per dataset, the (fold, training size) parts the run saved splits for: the units it planned."""
-    rows = store.db.execute(
-        "SELECT dataset, fold, train_size FROM splits WHERE run_id = ? ORDER BY dataset, train_size, fold",
-        (run_id,),
-    ).fetchall()
-    parts = defaultdict(list)
+def planned_parts(store: Store, run_id: str, config: dict, units: list[dict]) -> dict[str, list[tuple[int, int]]]:
+    """Per dataset, the (fold, training size) parts the run planned: those it saved splits for (a store
+    rebuilt from an export has none) or ran a unit on; for a dataset with neither, every fold at every
+    training size the run asked for."""
+    rows = store.db.execute("SELECT dataset, fold, train_size FROM splits WHERE run_id = ?", (run_id,)).fetchall()
+    parts = defaultdict(set)
     for row in rows:
-        parts[row["dataset"]].append((row["fold"], row["train_size"]))
-    return parts
+        parts[row["dataset"]].add((row["fold"], row["train_size"]))
+    for unit in units:
+        parts[unit["dataset"]].add((unit["fold"], unit["train_size"]))
+    sizes = config.get("train_sizes") or [0]
+    return {dataset: sorted(parts[dataset], key=lambda p: (p[1], p[0])) if parts.get(dataset) else
+            [(fold, size) for size in sizes for fold in range(config["folds"])] for dataset in config["datasets"]}
 
 
 def applicable(config: dict, units: list[dict]) -> tuple[dict[tuple[str, str], bool], str]:
@@ -75,12 +78,12 @@ def coverage(config: dict, units: list[dict], results: list[dict], expected: dic
 def provenance(store: Store, run_id: str, config: dict, units: list[dict], sittings: list[dict],
                results: list[dict]) -> dict:
     expected, how = applicable(config, units)
-    parts = split_parts(store, run_id)
+    parts = planned_parts(store, run_id, config, units)
     recorded = {(u["dataset"], u["model"], u["fold"], u["train_size"]) for u in units}
     missing = []
     n_expected = 0
     for dataset in config["datasets"]:
-        dataset_parts = parts.get(dataset) or [(fold, 0) for fold in range(config["folds"])]
+        dataset_parts = parts[dataset]
         for model in config["models"]:
             if not expected[(dataset, model)]:
                 continue

@@ -1,8 +1,8 @@
 """The report's sections as blocks of text, tables and figures, built from the leaderboard data alone.
 
 leaderboard.md and index.html render the same blocks, so they show the same numbers. A block is
-a tuple: ("p", text), ("list", [text]), ("table", headers, rows, aligns), ("figure", name) or
-("code", text). Text may hold **bold** and `code` marks.
+a tuple: ("h", subheading), ("p", text), ("list", [text]), ("table", headers, rows, aligns),
+("figure", name) or ("code", text). Text may hold **bold** and `code` marks.
 """
 from __future__ import annotations
 
@@ -118,7 +118,8 @@ def per_dataset(board: dict) -> list:
     rows = []
     for dataset, info in sorted(board["datasets"].items()):
         n_train = next((r["n_train"] for r in cells.get(dataset, {}).values() if r["n_train"]), None)
-        rendered = [score_cell(cells[dataset][m], board["folds"]) if m in cells.get(dataset, {}) else "n/a" for m in models]
+        rendered = [score_cell(cells[dataset][m], board["folds"]) if m in cells.get(dataset, {}) else "n/a"
+                    for m in models]
         rows.append([dataset, info["modality"], info["task"], info["metric"], fmt(n_train)] + rendered)
     one_fold = board["folds"] < 2
     return [
@@ -144,14 +145,16 @@ def families(board: dict) -> list:
                                       f"{p['win']} / {p['tie']} / {p['loss']}", fmt_p(p["wilcoxon"]["p_value"])])
     if modality_rows:
         blocks += [("p", "By modality (Wilcoxon p unadjusted):"),
-                   ("table", ["modality", "pair", "datasets", "win / tie / loss", "Wilcoxon p"], modality_rows, "llrrr")]
+                   ("table", ["modality", "pair", "datasets", "win / tie / loss", "Wilcoxon p"], modality_rows,
+                    "llrrr")]
     cd = board["critical_difference"]
     blocks.append(("p", "**Critical-difference diagram.** " + cd["verdict"] + "."))
     if cd["friedman"]:
         f = cd["friedman"]
         blocks.append(("p", f"Friedman chi2 = {f['chi2']:.3f} (p = {fmt_p(f['p_value'])}); Iman-Davenport F = "
                             f"{f['iman_davenport_f']:.3f} (p = {fmt_p(f['iman_davenport_p'])}); {f['n_models']} models "
-                            f"on {f['n_datasets']} common datasets; Nemenyi CD = {cd['cd']:.3f} at alpha {cd['alpha']}. "
+                            f"on {f['n_datasets']} common datasets; Nemenyi CD = {cd['cd']:.3f} at alpha "
+                            f"{cd['alpha']}. "
                             "Mean ranks: " + ", ".join(f"{m} {r:.2f}" for m, r in sorted(
                                 cd["mean_ranks"].items(), key=lambda kv: kv[1])) + "."))
     if cd["left_out_models"]:
@@ -205,7 +208,8 @@ def learning(board: dict) -> list:
 
 def cost(board: dict) -> list:
     c = board["cost"]
-    front = set(c["pareto"].get("all", next(iter(c["pareto"].values()), {"front": []}))["front"]) if c["pareto"] else set()
+    overall = c["pareto"].get("all") or next(iter(c["pareto"].values()), {"front": []})
+    front = set(overall["front"])
     rows = [[m["model"], m["family"], fmt(m["median_fit_s"], 3), fmt(m["median_predict_s"], 4),
              fmt(m["mean_tuning_s_per_unit"], 2), fmt(m["mean_normalized_score"], 3),
              "yes" if m["model"] in front else "no", str(m["failed_trials"])] for m in c["models"]]
@@ -233,9 +237,10 @@ def where_deep_wins(board: dict) -> list:
     blocks = [("p", w["method"]),
               ("table", headers, [_group_row(m, g) for m, g in w["by_modality"].items()], "lrrrrr"),
               ("table", ["training rows"] + headers[1:], [_group_row(g["bin"], g) for g in w["by_size"]], "lrrrrr")]
-    meta_rows = [[e["label"], str(e["n"]), fmt(e["spearman_rho"], 3), fmt_p(e["p_value"]), e.get("note", "")]
-                 for e in w["by_metafeature"].values()]
-    blocks.append(("table", ["meta-feature", "datasets", "Spearman rho with the gap", "p", "note"], meta_rows, "lrrrl"))
+    meta_rows = [[e["label"], str(e["n"]), fmt(e["spearman_rho"], 3), fmt_p(e["p_value"]), fmt_p(e["p_holm"]),
+                  e.get("note", "")] for e in w["by_metafeature"].values()]
+    blocks.append(("table", ["meta-feature", "datasets", "Spearman rho with the gap", "p", "Holm p", "note"],
+                   meta_rows, "lrrrrl"))
     pred = w["predictor"]
     blocks.append(("p", f"**When does the best deep model beat the best tree?** A {pred['kind']} over "
                         f"{', '.join(pred['features'])} on {pred['n']} datasets (deep ahead on {pred['deep_ahead']}): "
@@ -308,7 +313,8 @@ def provenance(board: dict) -> list:
         f"{hw['threads_per_unit']} thread(s) per unit" + (f"; GPU {hw['cuda_device']}" if hw.get("cuda_device") else "")
         + f"; {hw['platform']}",
         "packages: " + ", ".join(f"{k} {v}" for k, v in sorted(p["packages"].items())),
-        f"wall time {timing['wall_s']:.1f} s over {len(p['sittings'])} sitting(s); model time {timing['model_s']:.1f} s; "
+        f"wall time {timing['wall_s']:.1f} s over {len(p['sittings'])} sitting(s); "
+        f"model time {timing['model_s']:.1f} s; "
         f"harness overhead {fmt(None if overhead is None else 100 * overhead, 1)}% of worker time",
         "sittings: " + "; ".join(f"{s['started']} to {s['finished'] or 'unfinished'} ({s['workers']} worker(s))"
                                  for s in p["sittings"]),
@@ -319,12 +325,12 @@ def provenance(board: dict) -> list:
     ]
     blocks = [("list", items)]
     if board["failures"]:
-        blocks += [("p", "**Failed or timed-out units** (left out, never scored):"),
+        blocks += [("h", "Failures"), ("p", "Failed or timed-out units: left out, never scored."),
                    ("table", ["dataset", "model", "fold", "training rows", "status", "error"],
                     [[f["dataset"], f["model"], str(f["fold"]), fmt(f["train_size"]), f["status"], f["error"] or ""]
                      for f in board["failures"]], "llrrll")]
     if p["missing_units"]:
-        blocks += [("p", "**Missing units** (expected, not in the store):"),
+        blocks += [("h", "Missing units"), ("p", "Expected by the run, not in the store."),
                    ("table", ["dataset", "model", "fold", "training rows"],
                     [[m["dataset"], m["model"], str(m["fold"]), fmt(m["train_size"])] for m in p["missing_units"]],
                     "llrr")]

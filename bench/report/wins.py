@@ -5,7 +5,7 @@ tree, scored by leave-one-dataset-out accuracy against always predicting the maj
 The best deep and best tree model of a dataset are the members with the best mean validation
 score. The gap is the difference of their normalised scores (deep minus tree); "deep beats tree"
 means a higher mean test score, and the outcome (win/tie/loss) also asks for non-overlapping
-fold intervals.
+fold intervals. Correlations are Spearman's, with p-values Holm-adjusted over the meta-features.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from collections import defaultdict
 import numpy as np
 from scipy import stats as sps
 
+from bench import stats
 from bench.report.families import outcome, representatives
 
 METHOD = __doc__.split("\n\n", 1)[1].replace("\n", " ").strip()
@@ -87,6 +88,9 @@ def correlations(rows: list[dict]) -> dict:
             rho, p = sps.spearmanr(values, [p[1] for p in pairs])
             entry.update({"spearman_rho": round(float(rho), 4), "p_value": round(float(p), 6)})
         out[name] = entry
+    adjusted = stats.holm([entry["p_value"] for entry in out.values()])
+    for entry, p in zip(out.values(), adjusted):
+        entry["p_holm"] = None if p is None else round(p, 6)
     return out
 
 
