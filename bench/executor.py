@@ -43,7 +43,8 @@ def dask_client(workers: int, threads: int, scheduler: str | None) -> Iterator:
         n_workers=workers,
         threads_per_worker=1,  # one unit per worker process; the unit itself uses `threads` cores
         processes=True,
-        dashboard_address=None,
+        # distributed starts a dashboard whatever we pass; a free loopback port keeps two runs apart.
+        dashboard_address="127.0.0.1:0",
         silence_logs=logging.ERROR,
         env=thread_env(threads),
     )

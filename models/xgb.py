@@ -129,9 +129,9 @@ def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext)
         _dmatrix(train),
         num_boost_round=int(p["n_estimators"]),
         evals=[(_dmatrix(valid), "valid")],
-        early_stopping_rounds=int(p["early_stopping_rounds"]),
         verbose_eval=False,
-        callbacks=[deadline],
+        # Early stopping first: it records the best round before the deadline may end training.
+        callbacks=[xgboost.callback.EarlyStopping(rounds=int(p["early_stopping_rounds"])), deadline],
     )
     n_iter = int(booster.best_iteration) + 1  # set by early stopping at every improvement
     return XGBoostFitted(booster, info.task, info.n_classes, n_iter, deadline.stopped)
