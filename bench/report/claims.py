@@ -92,9 +92,12 @@ def side_rows(results: list[dict], side: list[str]) -> dict[str, dict]:
 
 
 def _filtered(board: dict, params: dict) -> list[dict]:
-    """The results rows on the datasets a claim is about."""
+    """The scored results rows on the datasets a claim is about (failed cells are listed under
+    provenance, never imputed into a claim)."""
     out = []
     for row in board["results"]:
+        if row["score"] is None:
+            continue
         if "modalities" in params and row["modality"] not in params["modalities"]:
             continue
         n_train = row["n_train"]
