@@ -72,6 +72,17 @@ def _add_own_data(names: tuple[str, ...], cards: dict, target: str | None, task:
     return tuple(resolved)
 
 
+def _add_variants(models: tuple[str, ...], specs: dict) -> None:
+    """Check every model name, adding variants such as `mlp[norm=none]` to `specs` as written."""
+    from bench.models import resolve
+
+    for name in models:
+        try:
+            specs[name] = resolve(name, specs)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+
+
 def _pick(names: tuple[str, ...], known: dict, what: str) -> None:
     unknown = [n for n in names if n not in known]
     if unknown:
@@ -90,7 +101,7 @@ def _run_config(args, suite, cards, specs):
     datasets = _add_own_data(_csv(args.datasets), cards, args.target, args.task) if args.datasets else suite.datasets
     models = _csv(args.models) if args.models else suite.models
     _pick(datasets, cards, "dataset")
-    _pick(models, specs, "model")
+    _add_variants(models, specs)
     for model in models:
         supported = [d for d in datasets if specs[model].supports(cards[d].task, cards[d].modality)]
         if not supported:

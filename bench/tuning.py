@@ -17,7 +17,7 @@ import numpy as np
 
 from bench import metrics
 from bench.data import DatasetCard, load
-from bench.models import FitContext, ModelSpec, registry
+from bench.models import FitContext, ModelSpec, registry, resolve
 from bench.threads import limit_threads
 
 SAMPLERS = ("tpe", "random")
@@ -125,7 +125,7 @@ def run_unit(task: UnitTask, on_event=None) -> dict:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     unit_start, started_at = time.monotonic(), time.time()
     deadline = unit_start + task.budget.seconds if task.budget.seconds else None
-    spec = registry()[task.model]
+    spec = resolve(task.model, registry())  # a plain name or a variant such as mlp[norm=none]
     dataset = load(task.card, task.cache_dir)
     info = dataset.info
     parts = {name: dataset.part(getattr(task, name)) for name in ("train", "valid", "test")}

@@ -143,7 +143,11 @@ def resolve(name: str, models: dict[str, ModelSpec] | None = None) -> ModelSpec:
 
 
 def parse_variant(name: str) -> tuple[str, dict[str, Any]]:
-    """``"mlp[norm=none,lr=1e-3]"`` -> ``("mlp", {"norm": "none", "lr": 0.001})``; a plain name -> (name, {})."""
+    """``"mlp[n_layers=2,lr=1e-3]"`` -> ``("mlp", {"n_layers": 2, "lr": 0.001})``; a plain name -> (name, {}).
+
+    Values are read as literals without knowing the model (``none`` -> None);
+    ``resolve`` then checks them against the model's defaults.
+    """
     match = _VARIANT.match(name)
     if not match:
         raise ValueError(f"cannot read model {name!r}; write NAME or NAME[key=value,...]")

@@ -83,9 +83,9 @@ def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext)
 
     p = _check_params(params)
     gpu = ctx.device == "cuda"
-    iterations = int(p["n_estimators"])
-    if gpu and ctx.deadline is not None and time.monotonic() >= ctx.deadline:
-        iterations = 1  # no callbacks on GPU: a passed deadline is all we can honour
+    # No callbacks on GPU: a deadline already passed is all that can be honoured there (one iteration).
+    passed_on_gpu = gpu and ctx.deadline is not None and time.monotonic() >= ctx.deadline
+    iterations = 1 if passed_on_gpu else int(p["n_estimators"])
     common = {
         "iterations": iterations,
         "learning_rate": p["learning_rate"],
@@ -113,7 +113,7 @@ def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext)
         use_best_model=True,
         callbacks=None if gpu else [deadline],
     )
-    return CatBoostFitted(model, info.task, int(model.tree_count_), deadline.stopped)
+    return CatBoostFitted(model, info.task, int(model.tree_count_), deadline.stopped or passed_on_gpu)
 
 
 class _DeadlineStop:

@@ -76,8 +76,8 @@ def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext)
     X = encoder.fit_transform(train, info)
     Estimator = KNeighborsRegressor if info.task == "regression" else KNeighborsClassifier
     estimator = Estimator(
-        n_neighbors=min(int(p["n_neighbors"]), len(X)), weights=p["weights"], p=int(p["p"]), n_jobs=ctx.threads
-    ).fit(X, train.y)
+        n_neighbors=min(int(p["n_neighbors"]), len(X)), weights=p["weights"], p=int(p["p"])
+    ).fit(X, train.y)  # no n_jobs: joblib's processes fail inside daemonic workers; BLAS threads do the work
     return KNNFitted(encoder, estimator, info.task, info.n_classes, ctx.threads)
 
 

@@ -99,7 +99,7 @@ def build_resnet(d_in: int, d_out: int, p: dict):
             self.body = nn.Sequential(
                 Norm(d_main),
                 nn.Linear(d_main, d_hidden),
-                nn.ReLU(),
+                nn.ReLU(inplace=True),
                 Dropout(p["hidden_dropout"]),
                 nn.Linear(d_hidden, d_main),
                 Dropout(p["residual_dropout"]),
@@ -112,7 +112,7 @@ def build_resnet(d_in: int, d_out: int, p: dict):
         nn.Linear(d_in, d_main),
         *[Block() for _ in range(int(p["n_blocks"]))],
         Norm(d_main),
-        nn.ReLU(),
+        nn.ReLU(inplace=True),
         nn.Linear(d_main, d_out),
     )
 

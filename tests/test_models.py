@@ -345,3 +345,33 @@ def test_encoder_quantile_output_is_roughly_normal():
     train = _part(np.random.default_rng(0).exponential(size=(3000, 1)))
     out = FeatureEncoder(numeric="quantile").fit(train, info).transform(train)
     assert abs(out.mean()) < 0.1 and abs(out.std() - 1) < 0.1
+
+
+def test_encoder_codes_for_embeddings():
+    info = DataInfo("binary", "tabular", 2)
+    train = _part([[1.0], [2.0], [3.0], [4.0]], [[5], [5], [7], [-1]])
+    encoder = FeatureEncoder(categorical="codes").fit(train, info)
+    out = encoder.transform(_part([[1.0], [1.0], [1.0], [1.0]], [[5], [7], [-1], [9]]))
+    # numeric column first, then 1 + position among the kept codes (5, 7); 0 for missing and unseen
+    np.testing.assert_array_equal(out[:, 1], [1, 2, 0, 0])
+    assert encoder.n_numeric_out == 1 and encoder.cat_cardinalities == (3,)
+
+
+# ---------------------------------------------------------------- the net trainer (models/_torch.py)
+
+
+def test_fast_dropout_matches_torch_semantics():
+    torch = pytest.importorskip("torch")
+    from bench.models._torch import Dropout
+
+    torch.manual_seed(0)
+    layer = Dropout(0.25)
+    x = torch.ones(200, 500)
+    out = layer(x)
+    kept = out != 0
+    assert abs(kept.float().mean().item() - 0.75) < 0.01  # drops a share p of the entries
+    assert torch.allclose(out[kept], torch.tensor(1 / 0.75))  # and scales the rest by 1 / (1 - p)
+    layer.eval()
+    assert torch.equal(layer(x), x)
+    torch.manual_seed(0)
+    assert torch.equal(Dropout(0.25)(x), out)  # a seeded build gives the same masks
