@@ -211,11 +211,12 @@ def cmd_run(args) -> int:
 
 
 def _print_models(board: dict) -> None:
-    print(f"{'model':<14}{'family':<11}{'norm. score':>12}{'mean rank':>11}{'datasets':>10}")
+    width = max([len("model")] + [len(m["name"]) for m in board["models"]]) + 2
+    print(f"{'model':<{width}}{'family':<11}{'norm. score':>12}{'mean rank':>11}{'datasets':>10}")
     for m in board["models"]:
         score = "—" if m["mean_normalized_score"] is None else f"{m['mean_normalized_score']:.3f}"
         rank = "—" if m["mean_rank"] is None else f"{m['mean_rank']:.2f}"
-        print(f"{m['name']:<14}{m['family']:<11}{score:>12}{rank:>11}{m['n_datasets']:>10}")
+        print(f"{m['name']:<{width}}{m['family']:<11}{score:>12}{rank:>11}{m['n_datasets']:>10}")
 
 
 def _open_run(store_path: str | None, out: str | None, run: str | None):
@@ -369,10 +370,11 @@ def cmd_models(args) -> int:
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
         return 0
-    print(f"{'name':<12}{'family':<11}{'tasks':<31}{'modalities':<26}source")
+    width = max(len(r["name"]) for r in rows) + 2
+    print(f"{'name':<{width}}{'family':<11}{'tasks':<31}{'modalities':<26}source")
     for r in rows:
         source = r["source"] if len(r["source"]) <= 70 else r["source"][:67] + "..."
-        print(f"{r['name']:<12}{r['family']:<11}{','.join(r['tasks']):<31}{','.join(r['modalities']):<26}{source}")
+        print(f"{r['name']:<{width}}{r['family']:<11}{','.join(r['tasks']):<31}{','.join(r['modalities']):<26}{source}")
     return 0
 
 
