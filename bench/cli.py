@@ -72,6 +72,16 @@ def _add_own_data(names: tuple[str, ...], cards: dict, target: str | None, task:
     return tuple(resolved)
 
 
+def _train_sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(sorted({int(item) for item in _csv(text)}))
+    except ValueError:
+        raise UsageError(f"--train-sizes must be comma-separated whole numbers, got {text!r}") from None
+    if not sizes or sizes[0] < 10:
+        raise UsageError(f"--train-sizes must be at least 10 rows each, got {text!r}")
+    return sizes
+
+
 def _add_variants(models: tuple[str, ...], specs: dict) -> None:
     """Check every model name, adding variants such as `mlp[norm=none]` to `specs` as written."""
     from bench.models import resolve
@@ -132,7 +142,7 @@ def _run_config(args, suite, cards, specs):
         max_train=args.max_train if args.max_train is not None else suite.max_train,
         sampler=sampler,
         device=_resolve_device(args.device),
-        train_sizes=suite.train_sizes,
+        train_sizes=_train_sizes(args.train_sizes) if args.train_sizes else suite.train_sizes,
     )
 
 
@@ -413,6 +423,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="seed of splits and samplers")
     run.add_argument("--max-train", type=int, help="cap on training rows per fold")
     run.add_argument("--sampler", help="tpe (default) or random")
+    run.add_argument("--train-sizes", help="learning curves: comma-separated training sizes, one unit each "
+                                           "(nested subsets; sizes above what a dataset holds are skipped)")
     run.add_argument("--workers", type=int, help=f"local worker processes (default: cores = {cores()}; 0 = this process)")
     run.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://127.0.0.1:8786")
     run.add_argument("--device", choices=DEVICES, default="auto", help="where nets train (auto: CUDA when present)")

@@ -1,9 +1,11 @@
 """The smoke suite through the real CLI on a real Dask LocalCluster, then a resume."""
+import io
 import json
 import sqlite3
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 LEADERBOARD_FIELDS = {"suite", "budget", "folds", "models", "results", "timing", "environment"}
@@ -77,3 +79,23 @@ def test_report_rebuilds_from_the_store(smoke_run, tmp_path):
     assert result.returncode == 0, result.stderr
     rebuilt = json.loads((tmp_path / "leaderboard.json").read_text())
     assert rebuilt["results"] == json.loads((out / "leaderboard.json").read_text())["results"]
+
+
+def test_training_sizes_give_learning_curves(tmp_path, cache_dir):
+    """Each size is its own unit on a nested subset; sizes above what a dataset holds are skipped."""
+    out = tmp_path / "curves"
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "run", "--datasets", "wine,breast_cancer", "--models", "linear",
+         "--trials", "1", "--train-sizes", "30,100,300", "--workers", "0", "--out", str(out), "--no-progress",
+         "--cache", str(cache_dir)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    board = json.loads((out / "leaderboard.json").read_text())
+    sizes = {(r["dataset"], r["train_size"]) for r in board["learning_curve"]}
+    # wine's inner train part holds 113 rows: 300 is skipped there
+    assert sizes == {("wine", 30), ("wine", 100), ("breast_cancer", 30), ("breast_cancer", 100),
+                     ("breast_cancer", 300)}
+    assert {(r["dataset"], r["train_size"]) for r in board["results"]} == {("wine", 100), ("breast_cancer", 300)}
+    db = sqlite3.connect(out / "results.sqlite")
+    train = {size: set(np.load(io.BytesIO(blob)).tolist()) for size, blob in db.execute(
+        "SELECT train_size, train FROM splits WHERE dataset = 'breast_cancer'")}
+    assert train[30] < train[100] < train[300]
