@@ -212,7 +212,7 @@ class Store:
                     unit["unit_key"], run_id, unit["dataset"], unit["model"], unit["fold"],
                     unit.get("train_size") or 0, unit["status"], unit.get("error"), unit.get("n_train"),
                     unit.get("baseline_score"), unit.get("wall_s"), unit.get("threads"), unit.get("started"),
-                    time.time(),
+                    unit.get("finished") or time.time(),  # an imported unit keeps its own time
                 ),
             )
             self.db.executemany(

@@ -12,15 +12,29 @@ from bench.store import Store
 from bench.tuning import best_trial
 
 
-def _timing(store: Store, run_id: str, trials: list[dict]) -> dict:
+def _sitting_spans(sittings: list[dict], units: list[dict]) -> list[tuple[float, int]]:
+    """(seconds, workers) per sitting. A sitting that was killed has no finish time: it ends at the
+    last unit it recorded (the work after that was lost and redone)."""
+    spans = []
+    for i, sitting in enumerate(sittings):
+        end = sitting["finished"]
+        if end is None:
+            until = sittings[i + 1]["started"] if i + 1 < len(sittings) else float("inf")
+            recorded = [u["finished"] for u in units if u.get("finished") and sitting["started"] <= u["finished"] < until]
+            end = max(recorded, default=sitting["started"])
+        spans.append((end - sitting["started"], max(1, sitting["workers"])))
+    return spans
+
+
+def _timing(store: Store, run_id: str, trials: list[dict], units: list[dict]) -> dict:
     """Wall time over sittings against the model time the trials report.
 
     Overhead is measured in worker-seconds: wall time times the number of
     workers, minus the seconds spent in fit and predict, over the former.
     """
-    sittings = [s for s in store.sittings(run_id) if s["finished"] is not None]
-    wall_s = sum(s["finished"] - s["started"] for s in sittings)
-    worker_s = sum((s["finished"] - s["started"]) * max(1, s["workers"]) for s in sittings)
+    spans = _sitting_spans(store.sittings(run_id), units)
+    wall_s = sum(seconds for seconds, _ in spans)
+    worker_s = sum(seconds * workers for seconds, workers in spans)
     model_s = sum((t["fit_s"] or 0.0) + (t["predict_s"] or 0.0) for t in trials)
     overhead = (worker_s - model_s) / worker_s if worker_s > 0 else None
     return {"wall_s": round(wall_s, 3), "model_s": round(model_s, 3),
@@ -173,7 +187,7 @@ def core_leaderboard(store: Store, run_id: str) -> tuple[dict, list[dict], dict[
             status: sum(1 for t in trials if t["status"] == status)
             for status in sorted({t["status"] for t in trials})
         },
-        "timing": _timing(store, run_id, trials),
+        "timing": _timing(store, run_id, trials, units),
         "environment": sittings[-1]["environment"] if sittings else {},
         "sittings": len(sittings),
     }
