@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import glob
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -31,8 +33,16 @@ def _csv(text: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in items if item.strip())
 
 
+def _nvidia_driver_present() -> bool:
+    """Whether an NVIDIA driver is loaded (native Linux, or WSL's /dev/dxg): CUDA needs one.
+
+    Checked before importing torch, which costs the driver over a second of cold start."""
+    return (os.path.exists("/proc/driver/nvidia/version") or os.path.exists("/dev/dxg")
+            or bool(glob.glob("/dev/nvidia[0-9]*")))
+
+
 def _resolve_device(device: str) -> str:
-    if device == "cpu":
+    if device == "cpu" or (device == "auto" and not _nvidia_driver_present()):
         return "cpu"
     import torch
 
@@ -182,7 +192,6 @@ def cmd_run(args) -> int:
     from bench.data import catalogue, default_cache_dir
     from bench.executor import ExecutorError
     from bench.models import registry
-    from bench.report import write_report
     from bench.runner import execute
     from bench.store import Store, StoreError
     from bench.suites import suites
@@ -212,6 +221,8 @@ def cmd_run(args) -> int:
                               progress=not args.no_progress)
     except (ExecutorError, StoreError) as error:
         raise UsageError(str(error)) from None
+    from bench.report import write_report  # here: scipy and matplotlib cost the cold start a second
+
     board = write_report(store, config.run_id, out, claims_file=claims_file)
     print(f"ran {summary['units']} unit(s) ({summary['trials']} trials, {summary['failed_units']} failed), "
           f"skipped {summary['skipped']} finished; {summary['wall_s']:.1f} s", file=sys.stderr)

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import dataclasses
 from typing import Callable, Iterator, Sequence
 
-from bench.isolation import Limits, run_unit_isolated
+from bench.isolation import PRELOAD_ENV, Limits, run_unit_isolated, warm_up
 from bench.threads import thread_env, threads_per_unit
 from bench.tuning import UnitTask
 
@@ -26,8 +25,9 @@ def _failed(task: UnitTask, error: BaseException) -> dict:
 
 
 @contextlib.contextmanager
-def dask_client(workers: int, threads: int, scheduler: str | None) -> Iterator:
-    """A client on a new LocalCluster, or on the cluster at `scheduler`."""
+def dask_client(workers: int, threads: int, scheduler: str | None, preload: Sequence[str] = ()) -> Iterator:
+    """A client on a new LocalCluster, or on the cluster at `scheduler`; every worker's fork
+    server starts importing `preload` as soon as the worker process starts."""
     from distributed import Client, LocalCluster
 
     logging.getLogger("distributed").setLevel(logging.ERROR)
@@ -37,6 +37,7 @@ def dask_client(workers: int, threads: int, scheduler: str | None) -> Iterator:
         except (OSError, TimeoutError) as error:
             raise ExecutorError(f"cannot reach the Dask scheduler at {scheduler}: {error}") from None
         with client:
+            client.run(warm_up, list(preload))
             yield client
         return
     cluster = LocalCluster(
@@ -46,7 +47,8 @@ def dask_client(workers: int, threads: int, scheduler: str | None) -> Iterator:
         # distributed starts a dashboard whatever we pass; a free loopback port keeps two runs apart.
         dashboard_address="127.0.0.1:0",
         silence_logs=logging.ERROR,
-        env=thread_env(threads),
+        env={**thread_env(threads), PRELOAD_ENV: ",".join(preload)},
+        preload=["bench.isolation"],  # its dask_setup warms the fork server before the worker registers
     )
     with cluster, Client(cluster) as client:
         yield client
@@ -57,21 +59,33 @@ def run_on_worker(task: UnitTask, limits: Limits) -> dict:
     return run_unit_isolated(task, limits)
 
 
+@contextlib.contextmanager
+def open_executor(workers: int, threads: int, scheduler: str | None, preload: Sequence[str] = ()) -> Iterator:
+    """(client, threads per unit): a Dask client, or None to run units in this process
+    (`--workers 0`). On an existing cluster its size, not ours, decides the threads.
+
+    Every worker's fork server starts importing `preload` at once, so that the
+    imports overlap the planning of the run instead of delaying its first unit.
+    """
+    if workers == 0 and not scheduler:
+        warm_up(preload)
+        yield None, threads
+        return
+    with dask_client(workers, threads, scheduler, preload) as client:
+        yield client, threads_per_unit(len(client.nthreads())) if scheduler else threads
+
+
 def run_units(
+    client,
     tasks: Sequence[UnitTask],
-    workers: int,
-    threads: int,
-    scheduler: str | None,
     limits: Limits,
     on_result: Callable[[dict], None],
 ) -> None:
-    """Run every task and hand each result to `on_result` as soon as it arrives.
-
-    Tasks run in the order given (the caller puts the longest first).
-    """
+    """Run every task on `client` (None: in this process) and hand each result to `on_result`
+    as soon as it arrives. Tasks start in the order given (the caller puts the longest first)."""
     if not tasks:
         return
-    if workers == 0 and not scheduler:
+    if client is None:
         for task in tasks:
             try:
                 result = run_on_worker(task, limits)
@@ -81,16 +95,12 @@ def run_units(
         return
     from distributed import as_completed
 
-    with dask_client(workers, threads, scheduler) as client:
-        if scheduler:  # the cluster's size, not ours, decides how many cores a unit may use
-            threads = threads_per_unit(len(client.nthreads()))
-            tasks = [dataclasses.replace(task, threads=threads) for task in tasks]
-        futures = {client.submit(run_on_worker, task, limits, pure=False, key=f"unit-{task.unit_key}"): task
-                   for task in tasks}
-        for future in as_completed(futures):
-            task = futures[future]
-            try:
-                result = future.result()
-            except Exception as error:
-                result = _failed(task, error)
-            on_result(result)
+    futures = {client.submit(run_on_worker, task, limits, pure=False, key=f"unit-{task.unit_key}"): task
+               for task in tasks}
+    for future in as_completed(futures):
+        task = futures[future]
+        try:
+            result = future.result()
+        except Exception as error:
+            result = _failed(task, error)
+        on_result(result)

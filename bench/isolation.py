@@ -22,14 +22,17 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
+from typing import Sequence
 
 from bench.threads import WAIT_POLICY
 from bench.tuning import UnitTask, run_unit
 
 FAULTS = ("crashed", "oom", "timeout")
 OOM_EXIT_CODE = 3
-# Imported once by the fork server, so that every unit's child starts warm.
-PRELOAD = ["bench.tuning", "bench.models", "numpy", "pandas", "sklearn.linear_model", "optuna", "lightgbm", "torch"]
+# Imported once by the fork server, so that every unit's child starts warm; `warm_up` adds
+# what the run's models import (ModelSpec.imports).
+BASE_PRELOAD = ("bench.tuning", "bench.models", "numpy", "pandas", "optuna", "sklearn.metrics")
+_preload = list(BASE_PRELOAD)
 
 
 @dataclass(frozen=True)
@@ -44,8 +47,30 @@ def _context():
     for name, value in WAIT_POLICY.items():  # read once, when the fork server loads OpenMP
         os.environ.setdefault(name, value)
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(PRELOAD)
+    context.set_forkserver_preload(_preload)
     return context
+
+
+def warm_up(modules: Sequence[str] = ()) -> None:
+    """Start this process's fork server now, importing the base libraries and `modules` in the
+    background, so that the first unit need not wait for them.
+
+    A fork server already running keeps what it has; a child imports anything else itself.
+    """
+    _preload.extend(m for m in modules if m not in _preload)
+    _context()
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()  # returns at once; the server imports while it starts
+
+
+PRELOAD_ENV = "BENCH_PRELOAD"
+
+
+def dask_setup(worker) -> None:
+    """Dask's worker preload hook (`preload=["bench.isolation"]`): warm the fork server with the
+    modules the driver put in BENCH_PRELOAD, as soon as the worker process starts."""
+    warm_up([m for m in os.environ.get(PRELOAD_ENV, "").split(",") if m])
 
 
 def _die_with_parent() -> None:
@@ -72,6 +97,8 @@ def _child(task: UnitTask, connection, limits: Limits, model_modules: str | None
         raise SystemExit(OOM_EXIT_CODE)
     except (BrokenPipeError, EOFError):  # the parent is gone (a killed run); nobody to report to
         raise SystemExit(1)
+    except Exception as error:  # outside any trial (loading the data, say): the message, not an exit code
+        connection.send(("error", f"{type(error).__name__}: {error}"))
 
 
 def _start(process) -> None:
@@ -133,6 +160,8 @@ def run_unit_isolated(task: UnitTask, limits: Limits = Limits()) -> dict:
                 in_flight = None
             elif kind == "done":
                 result = payload
+            elif kind == "error":
+                fault = ("failed", payload)
     finally:
         reader.close()
         if process.is_alive():

@@ -7,7 +7,6 @@ higher-is-better so that normalisation and ranks need no sign flips.
 from __future__ import annotations
 
 import numpy as np
-from sklearn import metrics as skm
 
 PRIMARY = {"binary": "accuracy", "multiclass": "accuracy", "regression": "r2"}
 HIGHER_IS_BETTER = {
@@ -27,6 +26,8 @@ def primary_metric(task: str) -> str:
 
 def score(task: str, y_true: np.ndarray, prediction: np.ndarray, n_classes: int = 0) -> dict[str, float]:
     """All metrics of the task. `prediction` is (n, K) probabilities or (n,) values."""
+    from sklearn import metrics as skm  # here, not at the top: the driver imports this module and needs none
+
     if task == "regression":
         return {
             "rmse": float(np.sqrt(skm.mean_squared_error(y_true, prediction))),
@@ -60,5 +61,7 @@ def constant_prediction(task: str, y_train: np.ndarray, n_rows: int, n_classes: 
 
 def confusion(y_true: np.ndarray, proba: np.ndarray, n_classes: int) -> list[list[int]]:
     """Counts of (true class, predicted class), as nested lists for the store."""
+    from sklearn import metrics as skm
+
     matrix = skm.confusion_matrix(y_true, proba.argmax(axis=1), labels=np.arange(n_classes))
     return matrix.tolist()

@@ -17,7 +17,7 @@ from pathlib import Path
 from bench import metrics
 from bench.data import Dataset, DatasetCard, dataset_summary, load
 from bench.environment import environment
-from bench.executor import run_units
+from bench.executor import open_executor, run_units
 from bench.hygiene import shared_duplicates
 from bench.isolation import Limits
 from bench.models import ModelSpec
@@ -133,34 +133,38 @@ def execute(config: RunConfig, store: Store, cards: dict[str, DatasetCard], spec
     from tqdm import tqdm
 
     started = time.monotonic()
-    datasets = {name: load(cards[name], cache_dir) for name in config.datasets}
-    run_id = config.run_id
-    tasks, total, shared = plan(config, store, cards, datasets, specs, cache_dir, threads)
-    store.ensure_run(run_id, describe(config, cards, specs, cache_dir, shared))
-    for name, counts in shared.items():
-        if any(counts):
-            print(f"warning: {name}: {sum(counts)} test row(s) exactly duplicate a training row", file=sys.stderr)
-    sitting = store.start_sitting(run_id, workers, environment(threads, config.device))
-    counts = {"units": 0, "trials": 0, "failed_units": 0, "skipped": total - len(tasks)}
-    bar = tqdm(total=total, initial=total - len(tasks), unit="unit", disable=not progress,
-               file=sys.stderr, dynamic_ncols=True, desc=config.suite)
+    preload = sorted({module for name in config.models for module in specs[name].imports})
+    with open_executor(workers, threads, scheduler, preload) as (client, threads):
+        # The workers import their libraries while the run is planned.
+        datasets = {name: load(cards[name], cache_dir) for name in config.datasets}
+        run_id = config.run_id
+        tasks, total, shared = plan(config, store, cards, datasets, specs, cache_dir, threads)
+        store.ensure_run(run_id, describe(config, cards, specs, cache_dir, shared))
+        for name, counts in shared.items():
+            if any(counts):
+                print(f"warning: {name}: {sum(counts)} test row(s) exactly duplicate a training row",
+                      file=sys.stderr)
+        sitting = store.start_sitting(run_id, workers, environment(threads, config.device))
+        counts = {"units": 0, "trials": 0, "failed_units": 0, "skipped": total - len(tasks)}
+        bar = tqdm(total=total, initial=total - len(tasks), unit="unit", disable=not progress,
+                   file=sys.stderr, dynamic_ncols=True, desc=config.suite)
 
-    def record(result: dict) -> None:
-        unit = result["unit"]
-        store.record_unit(run_id, unit, result["trials"])
-        counts["units"] += 1
-        counts["trials"] += len(result["trials"])
-        counts["failed_units"] += unit["status"] != "done"
-        bar.set_postfix_str(f"trials={counts['trials']} last={unit['dataset']}/{unit['model']}", refresh=False)
-        bar.update(1)
-        if unit["status"] != "done":
-            bar.write(f"unit {unit['dataset']}/{unit['model']}/fold{unit['fold']} failed: {unit.get('error')}")
+        def record(result: dict) -> None:
+            unit = result["unit"]
+            store.record_unit(run_id, unit, result["trials"])
+            counts["units"] += 1
+            counts["trials"] += len(result["trials"])
+            counts["failed_units"] += unit["status"] != "done"
+            bar.set_postfix_str(f"trials={counts['trials']} last={unit['dataset']}/{unit['model']}", refresh=False)
+            bar.update(1)
+            if unit["status"] != "done":
+                bar.write(f"unit {unit['dataset']}/{unit['model']}/fold{unit['fold']} failed: {unit.get('error')}")
 
-    try:
-        run_units(tasks, workers, threads, scheduler, limits, record)
-    finally:
-        bar.close()
-        store.finish_sitting(sitting)
+        try:
+            run_units(client, tasks, limits, record)
+        finally:
+            bar.close()
+            store.finish_sitting(sitting)
     counts["wall_s"] = time.monotonic() - started
     counts["total_units"] = total
     return counts

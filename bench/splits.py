@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+
+# scikit-learn is imported inside the functions: the driver imports this module before it starts
+# its cluster, and the second the import takes would delay the first unit.
 
 VALID_FRACTION = 0.2  # share of the outer train part held out for early stopping and selection
 HOLDOUT_TEST_FRACTION = 0.2  # test share when a suite asks for a single fold
@@ -35,6 +37,8 @@ def _stratify(y: np.ndarray, task: str) -> np.ndarray | None:
 
 def outer_folds(y: np.ndarray, task: str, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """(train part, test part) per outer fold; folds=1 is a single stratified holdout."""
+    from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+
     if folds < 1:
         raise ValueError(f"folds must be at least 1, got {folds}")
     index = np.arange(len(y))
@@ -61,6 +65,8 @@ def make_splits(
     validation and test keep every row they were given so that scores at
     different caps are measured on the same rows.
     """
+    from sklearn.model_selection import train_test_split
+
     splits = []
     for fold, (outer_train, test) in enumerate(outer_folds(y, task, folds, seed)):
         strata = _stratify(y[outer_train], task)

@@ -172,4 +172,5 @@ MODEL = ModelSpec(
         "task_type GPU when ctx.device is cuda; on GPU CatBoost allows no callbacks, so the deadline is only "
         "checked before the fit. n_iter is the number of trees kept (best iteration)."
     ),
+    imports=("catboost",),
 )

@@ -203,4 +203,5 @@ MODEL = ModelSpec(
         "optional mixup (Zhang et al. 2018)"
     ),
     notes="Conv2d for (C, H, W) images, Conv1d for (C, L) sequences; cosine learning-rate schedule.",
+    imports=("bench.models._torch",),
 )

@@ -172,4 +172,5 @@ MODEL = ModelSpec(
         "min_samples_leaf, max_depth), bounded for Optuna"
     ),
     notes="Deadline checked between chunks of 10..100 iterations (no callback in sklearn). CPU only.",
+    imports=("sklearn.ensemble",),
 )

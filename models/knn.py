@@ -108,4 +108,5 @@ MODEL = ModelSpec(
         "weights and Minkowski p: scikit-learn's options"
     ),
     notes="Ignores the validation part and the deadline (a fit only stores the rows). n_iter is 1.",
+    imports=("sklearn.neighbors",),
 )

@@ -175,4 +175,5 @@ MODEL = ModelSpec(
         "Optuna LightGBMTuner ranges for feature_fraction, bagging_fraction, min_data_in_leaf"
     ),
     notes="CPU only (ctx.device is ignored). n_iter is the number of boosting rounds kept.",
+    imports=("lightgbm",),
 )

@@ -102,4 +102,5 @@ MODEL = ModelSpec(
         "range 1e-4..1e4 log-uniform is LogisticRegressionCV's default grid"
     ),
     notes="Ignores the validation part and the deadline; n_iter is lbfgs iterations (1 for ridge).",
+    imports=("sklearn.linear_model",),
 )

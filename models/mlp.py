@@ -220,4 +220,5 @@ MODEL = ModelSpec(
         "scaling and cat_encoding apply to tabular data only; images and sequences use one pixel mean/std. "
         "label_smoothing is ignored for regression."
     ),
+    imports=("bench.models._torch",),
 )

@@ -175,4 +175,5 @@ MODEL = ModelSpec(
         "space and default: Grinsztajn et al. 2022 (tabular-benchmark ResNet config), narrowed for CPU"
     ),
     notes="n_blocks default 4 (Grinsztajn et al.: 8) to keep CPU fits short; scaling and cat_encoding are tabular only.",
+    imports=("bench.models._torch",),
 )

@@ -172,4 +172,5 @@ MODEL = ModelSpec(
         "categorical weights made uniform; default: scikit-learn's"
     ),
     notes="Deadline checked every 10 trees (no callback in sklearn); no early stopping (nothing to stop). CPU only.",
+    imports=("sklearn.ensemble",),
 )

@@ -132,4 +132,5 @@ MODEL = ModelSpec(
         "Small data: refuses more than max_rows (10,000) training rows. Ignores the validation part and the "
         "deadline (libsvm cannot be cut short). CPU only."
     ),
+    imports=("sklearn.svm",),
 )

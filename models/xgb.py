@@ -194,4 +194,5 @@ MODEL = ModelSpec(
         "subsample, colsample_bytree/bylevel, min_child_weight, gamma"
     ),
     notes="device='cuda' when ctx.device is cuda (needs the CUDA xgboost wheel). n_iter is boosting rounds kept.",
+    imports=("xgboost",),
 )

@@ -22,6 +22,7 @@ from pathlib import Path
 import psutil
 
 TARGETS = {"overhead_fraction": 0.03, "speedup_1_to_2_workers": 1.8, "cold_start_s": 5.0, "driver_peak_mb": 1024}
+COLD_START_MODELS = {"linear": "linear", "three_families": "linear,lightgbm,mlp"}
 SPEEDUP_ARGS = ["--datasets", "magic,satimage", "--models", "mlp", "--folds", "4", "--trials", "2",
                 "--max-train", "2000"]
 
@@ -63,9 +64,15 @@ def main() -> None:
         # Warm the dataset cache first, so that every figure below measures the harness, not first loads.
         subprocess.run([sys.executable, "-m", "bench", "datasets"], check=True, stdout=subprocess.DEVNULL)
 
-        launched, _, _ = bench_run(scratch / "cold", "--datasets", "breast_cancer", "--models", "linear",
-                                   "--trials", "1")
-        results["cold_start_s"] = round(first_trial_started(scratch / "cold" / "results.sqlite") - launched, 3)
+        # Workers preload what the run's models import, so the cold start depends on the models:
+        # one classical model, and the three families with the heaviest imports (torch, LightGBM, scikit-learn).
+        cold = {}
+        for name, models in COLD_START_MODELS.items():
+            launched, _, _ = bench_run(scratch / f"cold-{name}", "--datasets", "breast_cancer", "--models", models,
+                                       "--trials", "1")
+            cold[name] = round(first_trial_started(scratch / f"cold-{name}" / "results.sqlite") - launched, 3)
+        results["cold_start"] = {"dataset": "breast_cancer", "models": COLD_START_MODELS, "s": cold}
+        results["cold_start_s"] = max(cold.values())  # the target holds for the heavier run
 
         walls = {}
         for workers in (1, 2):

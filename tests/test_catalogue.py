@@ -151,6 +151,15 @@ def test_the_promised_suites_exist():
     assert {"quick", "standard", "tabular", "image", "small-data", "learning-curve"} <= set(suite_cards())
 
 
+def test_quick_runs_every_model_on_every_modality():
+    from bench.models import registry
+
+    quick = suite_cards()["quick"]
+    assert set(quick["models"]) == set(registry())
+    assert {CARDS[name].modality for name in quick["datasets"]} == {"tabular", "image", "sequence"}
+    assert {CARDS[name].task for name in quick["datasets"]} == {"binary", "multiclass", "regression"}
+
+
 @pytest.mark.parametrize("stem", sorted(suite_cards()))
 def test_every_suite_names_known_datasets_and_models(stem):
     from bench.models import registry

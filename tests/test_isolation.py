@@ -62,3 +62,23 @@ def test_an_aborting_process_is_crashed(cache_dir):
     assert result["unit"]["status"] == "crashed"
     assert "SIGABRT" in result["unit"]["error"]
     assert [t["status"] for t in result["trials"]] == ["crashed"]
+
+
+def test_an_error_outside_any_trial_is_failed_with_its_message(cache_dir):
+    task = unit("prior", cache_dir)
+    task = UnitTask(**{**task.__dict__, "model": "no_such_model"})  # fails in the child, before any trial
+    result = run_unit_isolated(task, Limits(wall_s=60))
+    assert result["unit"]["status"] == "failed"
+    assert "no_such_model" in result["unit"]["error"]
+    assert result["trials"] == []
+
+
+def test_warm_up_preloads_the_modules_asked_for(cache_dir):
+    import multiprocessing.forkserver
+
+    from bench.isolation import warm_up
+
+    warm_up(["json"])
+    assert multiprocessing.forkserver._forkserver._forkserver_pid is not None
+    assert "json" in multiprocessing.forkserver._forkserver._preload_modules
+    assert run_unit_isolated(unit("prior", cache_dir), Limits(wall_s=60))["unit"]["status"] == "done"
