@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 
 THREAD_ENV = (
     "OMP_NUM_THREADS",
@@ -25,10 +26,13 @@ def threads_per_unit(workers: int, available: int | None = None) -> int:
     return max(1, (available or cores()) // max(1, workers))
 
 
-# OpenMP threads that spin while waiting fight each other when cores are shared (torch and
-# LightGBM load one libgomp): a 1-second LightGBM fit was seen taking 100 s with 2 spinning
-# threads on a busy 2-core machine. Passive waiting costs little and is steady.
-WAIT_POLICY = {"OMP_WAIT_POLICY": "PASSIVE"}
+# How long an idle OpenMP thread spins before it sleeps. GNU libgomp (loaded by torch, LightGBM,
+# XGBoost and scikit-learn's wheels) spins 300,000 times by default: a 1-second LightGBM fit was
+# seen taking 100 s with 2 spinning threads on a busy 2-core machine. Never spinning
+# (OMP_WAIT_POLICY=PASSIVE) is as bad the other way on a quiet one: a unit with 2 threads paid a
+# futex wake-up per parallel region, and LightGBM took 10 s instead of 0.8 s on optdigits. 1,000
+# spins was the fastest of the settings tried, on a quiet machine and beside two busy processes.
+WAIT_POLICY = {"GOMP_SPINCOUNT": "1000"}
 
 
 def thread_env(threads: int) -> dict[str, str]:
@@ -41,19 +45,16 @@ def limit_threads(threads: int):
     """Cap BLAS/OpenMP pools (threadpoolctl) and torch's intra-op pool for the duration of a unit."""
     from threadpoolctl import threadpool_limits
 
+    # Only a torch already imported needs capping here: importing it costs a unit 1.5 s, and a
+    # net that imports it later sets its own threads (models/_torch.py).
+    torch = sys.modules.get("torch")
     torch_threads = None
-    try:
-        import torch
-
+    if torch is not None:
         torch_threads = torch.get_num_threads()
         torch.set_num_threads(threads)
-    except ImportError:
-        pass
     with threadpool_limits(limits=threads):
         try:
             yield
         finally:
             if torch_threads is not None:
-                import torch
-
                 torch.set_num_threads(torch_threads)

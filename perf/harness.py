@@ -50,7 +50,9 @@ def bench_run(out: Path, *args: str) -> tuple[float, float, dict]:
 
 
 def first_trial_started(store: Path) -> float:
-    return sqlite3.connect(store).execute("SELECT MIN(started) FROM units").fetchone()[0]
+    """When the run's first trial started: its unit's start plus the trial's offset in the unit."""
+    return sqlite3.connect(store).execute(
+        "SELECT MIN(u.started + t.started_s) FROM trials t JOIN units u USING (unit_key)").fetchone()[0]
 
 
 def main() -> None:

@@ -55,6 +55,19 @@ def _healthy(params, train, valid, info, ctx):
     return _prior(train, info)
 
 
+def _probe(params, train, valid, info, ctx):
+    """Healthy, and writes what a unit's process sees to $BENCH_PROBE_FILE (threads, environment)."""
+    import json
+    import sys
+
+    names = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "GOMP_SPINCOUNT", "MALLOC_TRIM_THRESHOLD_")
+    seen = {"env": {name: os.environ.get(name) for name in names}, "ctx_threads": ctx.threads,
+            "torch_imported": "torch" in sys.modules}
+    with open(os.environ["BENCH_PROBE_FILE"], "w") as file:
+        json.dump(seen, file)
+    return _prior(train, info)
+
+
 def _spec(name, fit):
     return ModelSpec(name=name, family="classical", tasks=frozenset({"binary", "multiclass"}),
                      modalities=frozenset({"tabular"}), defaults={"x": 0.5},
@@ -69,4 +82,5 @@ MODELS = [
     _spec("fault_hog", _hog),
     _spec("fault_aborts", _aborts),
     _spec("prior", _healthy),
+    _spec("probe", _probe),
 ]
