@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 import multiprocessing
-import os
 from concurrent.futures import ProcessPoolExecutor
 from itertools import repeat
 from pathlib import Path
@@ -19,6 +18,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
+
+from bench.threads import cores  # noqa: E402
 
 FAMILY_COLORS = {"deep": "#d62728", "tree": "#2ca02c", "classical": "#1f77b4"}
 MODALITY_MARKERS = {"tabular": "o", "image": "s", "sequence": "^"}
@@ -335,7 +336,7 @@ def write_figures(board: dict, out_dir: Path) -> dict[str, dict]:
     folder = Path(out_dir) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
     names = list(FIGURES)
-    processes = min(len(names), os.cpu_count() or 1)
+    processes = min(len(names), cores())
     if processes > 1:
         # Forked, so that no process imports matplotlib again. The report is drawn after the run's
         # cluster has closed; the children draw and write files only, and touch no lock a thread holds.
