@@ -93,6 +93,14 @@ class ModelSpec:
         return task in self.tasks and modality in self.modalities
 
 
+def with_defaults(model: str, defaults: dict[str, Any], params: dict) -> dict[str, Any]:
+    """`params` over `defaults`; a ValueError naming `model` for a key the defaults do not have."""
+    unknown = sorted(set(params) - set(defaults))
+    if unknown:
+        raise ValueError(f"{model}: unknown parameter(s) {unknown}; valid: {sorted(defaults)}")
+    return {**defaults, **params}
+
+
 def _module_names() -> list[str]:
     names = [f"{__name__}.{m.name}" for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")]
     extra = os.environ.get("BENCH_MODEL_MODULES", "")

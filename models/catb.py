@@ -30,7 +30,7 @@ from typing import Any, TypedDict
 
 import numpy as np
 
-from . import DataInfo, FitContext, ModelSpec, Part
+from . import DataInfo, FitContext, ModelSpec, Part, with_defaults
 
 
 class CatBoostParams(TypedDict):
@@ -142,10 +142,7 @@ def _frame(part: Part):
 
 
 def _check_params(params: dict) -> dict:
-    unknown = sorted(set(params) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"catboost: unknown parameter(s) {unknown}; valid: {sorted(DEFAULTS)}")
-    p = {**DEFAULTS, **params}
+    p = with_defaults("catboost", DEFAULTS, params)
     if not 1 <= int(p["depth"]) <= 16:
         raise ValueError(f"catboost: depth must be in 1..16, got {p['depth']}")
     for name in ("border_count", "n_estimators", "early_stopping_rounds"):

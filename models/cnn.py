@@ -32,7 +32,7 @@ from typing import TypedDict
 
 import numpy as np
 
-from . import DataInfo, FitContext, ModelSpec, Part
+from . import DataInfo, FitContext, ModelSpec, Part, with_defaults
 
 
 class CNNParams(TypedDict):
@@ -162,10 +162,7 @@ def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext)
 
 
 def _check_params(params: dict) -> dict:
-    unknown = sorted(set(params) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"cnn: unknown parameter(s) {unknown}; valid: {sorted(DEFAULTS)}")
-    p = {**DEFAULTS, **params}
+    p = with_defaults("cnn", DEFAULTS, params)
     for name in ("channels", "n_blocks", "kernel_size", "batch_size", "max_epochs", "patience"):
         if int(p[name]) < 1:
             raise ValueError(f"cnn: {name} must be >= 1, got {p[name]}")

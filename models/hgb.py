@@ -32,7 +32,7 @@ from typing import Any, TypedDict
 
 import numpy as np
 
-from . import DataInfo, FitContext, ModelSpec, Part
+from . import DataInfo, FitContext, ModelSpec, Part, with_defaults
 
 FIRST_CHUNK, MAX_CHUNK = 10, 100  # iterations between deadline checks
 MAX_BINS = 255  # sklearn's limit, also on the number of categories
@@ -142,10 +142,7 @@ def _matrix(part: Part) -> np.ndarray:
 
 
 def _check_params(params: dict) -> dict:
-    unknown = sorted(set(params) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"hgb: unknown parameter(s) {unknown}; valid: {sorted(DEFAULTS)}")
-    p = {**DEFAULTS, **params}
+    p = with_defaults("hgb", DEFAULTS, params)
     if not p["learning_rate"] > 0:
         raise ValueError(f"hgb: learning_rate must be > 0, got {p['learning_rate']}")
     if int(p["max_leaf_nodes"]) < 2:

@@ -23,7 +23,7 @@ from typing import Any, Literal, TypedDict
 
 import numpy as np
 
-from . import DataInfo, FitContext, ModelSpec, Part
+from . import DataInfo, FitContext, ModelSpec, Part, with_defaults
 
 
 class KNNParams(TypedDict):
@@ -82,10 +82,7 @@ def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext)
 
 
 def _check_params(params: dict) -> dict:
-    unknown = sorted(set(params) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"knn: unknown parameter(s) {unknown}; valid: {sorted(DEFAULTS)}")
-    p = {**DEFAULTS, **params}
+    p = with_defaults("knn", DEFAULTS, params)
     if int(p["n_neighbors"]) < 1:
         raise ValueError(f"knn: n_neighbors must be >= 1, got {p['n_neighbors']}")
     if p["weights"] not in ("uniform", "distance"):

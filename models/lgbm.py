@@ -27,7 +27,7 @@ from typing import Any, TypedDict
 
 import numpy as np
 
-from . import DataInfo, FitContext, ModelSpec, Part
+from . import DataInfo, FitContext, ModelSpec, Part, with_defaults
 
 
 class LightGBMParams(TypedDict):
@@ -155,10 +155,7 @@ def _matrix(part: Part) -> np.ndarray:
 
 
 def _check_params(params: dict) -> dict:
-    unknown = sorted(set(params) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"lightgbm: unknown parameter(s) {unknown}; valid: {sorted(DEFAULTS)}")
-    return {**DEFAULTS, **params}
+    return with_defaults("lightgbm", DEFAULTS, params)
 
 
 MODEL = ModelSpec(

@@ -17,7 +17,7 @@ from typing import Any, TypedDict
 
 import numpy as np
 
-from . import DataInfo, FitContext, ModelSpec, Part
+from . import DataInfo, FitContext, ModelSpec, Part, with_defaults
 
 
 class LinearParams(TypedDict):
@@ -73,10 +73,7 @@ def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext)
 
 
 def _check_params(params: dict) -> dict:
-    unknown = sorted(set(params) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"linear: unknown parameter(s) {unknown}; valid: {sorted(DEFAULTS)}")
-    params = {**DEFAULTS, **params}
+    params = with_defaults("linear", DEFAULTS, params)
     if not params["alpha"] > 0:
         raise ValueError(f"linear: alpha must be > 0, got {params['alpha']}")
     return params

@@ -32,7 +32,7 @@ from typing import Any, TypedDict
 
 import numpy as np
 
-from . import DataInfo, FitContext, ModelSpec, Part
+from . import DataInfo, FitContext, ModelSpec, Part, with_defaults
 
 CHUNK = 10  # trees between deadline checks
 MAX_FEATURES = ("sqrt", "log2", 1.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -140,10 +140,7 @@ def _matrix(part: Part) -> np.ndarray:
 
 
 def _check_params(params: dict) -> dict:
-    unknown = sorted(set(params) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"random_forest: unknown parameter(s) {unknown}; valid: {sorted(DEFAULTS)}")
-    p = {**DEFAULTS, **params}
+    p = with_defaults("random_forest", DEFAULTS, params)
     if p["criterion"] not in ("gini", "entropy"):
         raise ValueError(f"random_forest: criterion must be 'gini' or 'entropy', got {p['criterion']!r}")
     features = p["max_features"]

@@ -31,7 +31,7 @@ from typing import Any, TypedDict
 
 import numpy as np
 
-from . import DataInfo, FitContext, ModelSpec, Part
+from . import DataInfo, FitContext, ModelSpec, Part, with_defaults
 
 
 class XGBoostParams(TypedDict):
@@ -167,10 +167,7 @@ def _dmatrix(part: Part):
 
 
 def _check_params(params: dict) -> dict:
-    unknown = sorted(set(params) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"xgboost: unknown parameter(s) {unknown}; valid: {sorted(DEFAULTS)}")
-    p = {**DEFAULTS, **params}
+    p = with_defaults("xgboost", DEFAULTS, params)
     for name in ("max_depth", "n_estimators", "early_stopping_rounds"):
         if int(p[name]) < 1:
             raise ValueError(f"xgboost: {name} must be >= 1, got {p[name]}")
