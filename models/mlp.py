@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Literal, TypedDict
 
-from . import DataInfo, FitContext, ModelSpec, Part
+from . import DataInfo, FitContext, ModelSpec, Part, with_defaults
 
 NORMS = ("none", "batchnorm", "layernorm")
 CAT_ENCODINGS = ("one-hot", "embedding")
@@ -149,19 +149,17 @@ def encode(p: dict, train: Part, info: DataInfo, seed: int):
     return encoder, make_net
 
 
-def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext):
+def fit_encoded_net(p: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext, build_body,
+                    label_smoothing: float = 0.0):
+    """Encode the features as ``p`` asks (``encode``) and train ``build_body(d_in, d_out)``, with
+    embeddings in front when asked for, on ``p``'s optimiser and early-stopping settings."""
     from ._torch import fit_net
 
-    p = _check_params(params)
     encoder, make_net = encode(p, train, info, ctx.seed)
     X_train, X_valid = encoder.transform(train), encoder.transform(valid)
     d_out = 1 if info.task == "regression" else info.n_classes
-
-    def body(d_in: int):
-        return build_mlp(d_in, d_out, p["n_layers"], p["width"], p["dropout"], p["norm"])
-
     return fit_net(
-        lambda: make_net(body, X_train.shape[1]),
+        lambda: make_net(lambda d_in: build_body(d_in, d_out), X_train.shape[1]),
         X_train,
         train.y,
         X_valid,
@@ -175,15 +173,21 @@ def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext)
         max_epochs=p["max_epochs"],
         patience=p["patience"],
         schedule=p["schedule"],
+        label_smoothing=label_smoothing,
+    )
+
+
+def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext):
+    p = _check_params(params)
+    return fit_encoded_net(
+        p, train, valid, info, ctx,
+        lambda d_in, d_out: build_mlp(d_in, d_out, p["n_layers"], p["width"], p["dropout"], p["norm"]),
         label_smoothing=p["label_smoothing"] if info.task != "regression" else 0.0,
     )
 
 
 def _check_params(params: dict) -> dict:
-    unknown = sorted(set(params) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"mlp: unknown parameter(s) {unknown}; valid: {sorted(DEFAULTS)}")
-    p = {**DEFAULTS, **params}
+    p = with_defaults("mlp", DEFAULTS, params)
     check_choice("mlp", p, "norm", NORMS)
     check_choice("mlp", p, "cat_encoding", CAT_ENCODINGS)
     check_choice("mlp", p, "schedule", SCHEDULES)

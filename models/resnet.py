@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from typing import Literal, TypedDict
 
-from . import DataInfo, FitContext, ModelSpec, Part
-from .mlp import CAT_ENCODINGS, check_choice, encode
+from . import DataInfo, FitContext, ModelSpec, Part, with_defaults
+from .mlp import CAT_ENCODINGS, check_choice, fit_encoded_net
 
 NORMS = ("batchnorm", "layernorm")
 SCHEDULES = ("constant", "cosine", "linear")
@@ -118,35 +118,12 @@ def build_resnet(d_in: int, d_out: int, p: dict):
 
 
 def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext):
-    from ._torch import fit_net
-
     p = _check_params(params)
-    encoder, make_net = encode(p, train, info, ctx.seed)
-    X_train, X_valid = encoder.transform(train), encoder.transform(valid)
-    d_out = 1 if info.task == "regression" else info.n_classes
-    return fit_net(
-        lambda: make_net(lambda d_in: build_resnet(d_in, d_out, p), X_train.shape[1]),
-        X_train,
-        train.y,
-        X_valid,
-        valid.y,
-        transform=encoder.transform,
-        task=info.task,
-        ctx=ctx,
-        lr=p["lr"],
-        weight_decay=p["weight_decay"],
-        batch_size=p["batch_size"],
-        max_epochs=p["max_epochs"],
-        patience=p["patience"],
-        schedule=p["schedule"],
-    )
+    return fit_encoded_net(p, train, valid, info, ctx, lambda d_in, d_out: build_resnet(d_in, d_out, p))
 
 
 def _check_params(params: dict) -> dict:
-    unknown = sorted(set(params) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"resnet: unknown parameter(s) {unknown}; valid: {sorted(DEFAULTS)}")
-    p = {**DEFAULTS, **params}
+    p = with_defaults("resnet", DEFAULTS, params)
     check_choice("resnet", p, "norm", NORMS)
     check_choice("resnet", p, "schedule", SCHEDULES)
     check_choice("resnet", p, "scaling", ("standard", "quantile"))
