@@ -1,5 +1,10 @@
-"""Where units run: a Dask LocalCluster of single-threaded worker processes, an existing
-Dask cluster (`--scheduler`), or this process (`--workers 0`, for debugging).
+"""Where units run: a Dask LocalCluster in this process, an existing Dask cluster
+(`--scheduler`), or this process without Dask (`--workers 0`, for debugging).
+
+Every unit runs in its own child process (bench/isolation.py), so a local worker need
+not be a process of its own: LocalCluster's workers are threads here, each waiting on one
+unit's child. Worker processes would add only their start-up (a Python process importing
+Dask, about 1.5 s before the first unit) and a pickling hop for every task and result.
 
 Workers only compute; results come back to the driver, which alone writes the store.
 """
@@ -9,7 +14,7 @@ import contextlib
 import logging
 from typing import Callable, Iterator, Sequence
 
-from bench.isolation import PRELOAD_ENV, Limits, run_unit_isolated, warm_up
+from bench.isolation import Limits, run_unit_isolated, warm_up
 from bench.threads import thread_env, threads_per_unit
 from bench.tuning import UnitTask
 
@@ -26,8 +31,10 @@ def _failed(task: UnitTask, error: BaseException) -> dict:
 
 @contextlib.contextmanager
 def dask_client(workers: int, threads: int, scheduler: str | None, preload: Sequence[str] = ()) -> Iterator:
-    """A client on a new LocalCluster, or on the cluster at `scheduler`; every worker's fork
-    server starts importing `preload` as soon as the worker process starts."""
+    """A client on a new LocalCluster of `workers` threads, or on the cluster at `scheduler`;
+    the fork servers that start the units begin importing `preload` at once."""
+    if not scheduler:  # first: importing Dask takes the driver half a second
+        warm_up(preload, thread_env(threads))  # this process's fork server starts every local unit
     from distributed import Client, LocalCluster
 
     logging.getLogger("distributed").setLevel(logging.ERROR)
@@ -37,18 +44,17 @@ def dask_client(workers: int, threads: int, scheduler: str | None, preload: Sequ
         except (OSError, TimeoutError) as error:
             raise ExecutorError(f"cannot reach the Dask scheduler at {scheduler}: {error}") from None
         with client:
-            client.run(warm_up, list(preload))
+            client.run(warm_up, list(preload), thread_env(threads_per_unit(len(client.nthreads()))))
             yield client
         return
     cluster = LocalCluster(
         n_workers=workers,
-        threads_per_worker=1,  # one unit per worker process; the unit itself uses `threads` cores
-        processes=True,
+        threads_per_worker=1,  # one unit per worker; the unit itself uses `threads` cores
+        processes=False,
+        memory_limit=0,  # units have their own limit (Limits); the driver holds only results
         # distributed starts a dashboard whatever we pass; a free loopback port keeps two runs apart.
         dashboard_address="127.0.0.1:0",
         silence_logs=logging.ERROR,
-        env={**thread_env(threads), PRELOAD_ENV: ",".join(preload)},
-        preload=["bench.isolation"],  # its dask_setup warms the fork server before the worker registers
     )
     with cluster, Client(cluster) as client:
         yield client
@@ -68,7 +74,7 @@ def open_executor(workers: int, threads: int, scheduler: str | None, preload: Se
     imports overlap the planning of the run instead of delaying its first unit.
     """
     if workers == 0 and not scheduler:
-        warm_up(preload)
+        warm_up(preload, thread_env(threads))
         yield None, threads
         return
     with dask_client(workers, threads, scheduler, preload) as client:

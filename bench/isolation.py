@@ -22,7 +22,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from bench.threads import WAIT_POLICY
 from bench.tuning import UnitTask, run_unit
@@ -31,7 +31,7 @@ FAULTS = ("crashed", "oom", "timeout")
 OOM_EXIT_CODE = 3
 # Imported once by the fork server, so that every unit's child starts warm; `warm_up` adds
 # what the run's models import (ModelSpec.imports).
-BASE_PRELOAD = ("bench.tuning", "bench.models", "numpy", "pandas", "optuna", "sklearn.metrics")
+BASE_PRELOAD = ("bench.tuning", "bench.models", "numpy", "pandas", "optuna")
 _preload = list(BASE_PRELOAD)
 
 
@@ -60,9 +60,10 @@ def _context():
     return context
 
 
-def warm_up(modules: Sequence[str] = ()) -> None:
+def warm_up(modules: Sequence[str] = (), env: Mapping[str, str] | None = None) -> None:
     """Start this process's fork server now, importing the base libraries and `modules` in the
-    background, so that the first unit need not wait for them.
+    background, so that the first unit need not wait for them; `env` is added to the server's
+    environment (and so to every unit's), not to this process's.
 
     A fork server already running keeps what it has; a child imports anything else itself.
     """
@@ -70,16 +71,16 @@ def warm_up(modules: Sequence[str] = ()) -> None:
     _context()
     from multiprocessing import forkserver
 
-    forkserver.ensure_running()  # returns at once; the server imports while it starts
-
-
-PRELOAD_ENV = "BENCH_PRELOAD"
-
-
-def dask_setup(worker) -> None:
-    """Dask's worker preload hook (`preload=["bench.isolation"]`): warm the fork server with the
-    modules the driver put in BENCH_PRELOAD, as soon as the worker process starts."""
-    warm_up([m for m in os.environ.get(PRELOAD_ENV, "").split(",") if m])
+    saved = {name: os.environ.get(name) for name in env or {}}
+    os.environ.update(env or {})
+    try:
+        forkserver.ensure_running()  # returns once the server is spawned; it imports while it starts
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _die_with_parent() -> None:

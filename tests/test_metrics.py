@@ -33,3 +33,55 @@ def test_constant_predictor_scores_the_majority_share():
     assert metrics.score("binary", y_test, prediction, 2)["accuracy"] == 0.8
     mean = metrics.constant_prediction("regression", np.array([1.0, 3.0]), 2, 0)
     assert metrics.score("regression", np.array([1.0, 3.0]), mean)["r2"] == 0.0
+
+
+def _sklearn_scores(task, y, prediction, n_classes):
+    from sklearn import metrics as skm
+
+    if task == "regression":
+        return {"rmse": np.sqrt(skm.mean_squared_error(y, prediction)), "mae": skm.mean_absolute_error(y, prediction),
+                "r2": skm.r2_score(y, prediction)}
+    proba = np.clip(prediction, 1e-15, 1.0)
+    proba = proba / proba.sum(axis=1, keepdims=True)
+    labels = np.arange(n_classes)
+    expected = {"accuracy": skm.accuracy_score(y, proba.argmax(1)),
+                "balanced_accuracy": skm.balanced_accuracy_score(y, proba.argmax(1)),
+                "log_loss": skm.log_loss(y, proba, labels=labels)}
+    if len(np.unique(y)) == n_classes:
+        expected["roc_auc"] = (skm.roc_auc_score(y, proba[:, 1]) if task == "binary"
+                               else skm.roc_auc_score(y, proba, multi_class="ovr", labels=labels))
+    return expected
+
+
+@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("task,n_classes", [("binary", 2), ("multiclass", 3), ("multiclass", 10), ("regression", 0)])
+def test_metrics_agree_with_scikit_learn(task, n_classes, seed):
+    # Our numpy metrics replace scikit-learn's for speed; they must give its numbers, ties,
+    # absent classes and a class never predicted included.
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 400))
+    if task == "regression":
+        y = rng.normal(size=n)
+        prediction = y + rng.normal(scale=rng.uniform(0.1, 3), size=n)
+    else:
+        y = rng.integers(0, n_classes - (seed == 5 and n_classes > 2), n)  # seed 5: a class absent from y
+        prediction = rng.random((n, n_classes)).round(int(rng.integers(1, 4)))  # rounding makes ties
+        prediction[:, -1] *= seed % 2  # odd seeds only: the last class scores 0 and is never predicted
+        prediction[rng.random(n) < 0.05] = 0.0  # rows of zeros, which normalise to uniform
+    ours = metrics.score(task, y, prediction, n_classes)
+    expected = _sklearn_scores(task, y, prediction, n_classes)
+    assert ours.keys() == expected.keys()
+    for name, value in expected.items():
+        assert ours[name] == pytest.approx(value, rel=1e-12, abs=1e-12), name
+
+
+def test_confusion_counts_true_rows_and_predicted_columns():
+    y = np.array([0, 1, 2, 2])
+    proba = np.eye(3)[[0, 2, 2, 1]]
+    assert metrics.confusion(y, proba, 3) == [[1, 0, 0], [0, 0, 1], [0, 1, 1]]
+
+
+def test_a_prediction_of_the_wrong_length_is_an_error():
+    with pytest.raises(ValueError, match="3 predictions for 2 targets"):
+        metrics.score("regression", np.zeros(2), np.zeros(3))
