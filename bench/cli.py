@@ -156,6 +156,19 @@ def _run_config(args, suite, cards, specs):
     )
 
 
+def _threads(args, workers: int) -> int:
+    """Threads per unit: cores // workers, or --threads, which may not oversubscribe the cores."""
+    if args.threads is None:
+        return threads_per_unit(workers)
+    if args.scheduler:
+        raise UsageError("--threads is for local runs; on a Dask cluster its workers' size decides the threads")
+    most = threads_per_unit(workers)
+    if not 1 <= args.threads <= most:
+        raise UsageError(f"--threads must be 1 to {most} with {workers or 'in-process'} worker(s) on {cores()} "
+                         f"core(s) (more would oversubscribe them), got {args.threads}")
+    return args.threads
+
+
 def _limits(args, config, workers: int):
     from bench.isolation import Limits
 
@@ -204,7 +217,7 @@ def cmd_run(args) -> int:
     if args.workers is not None and args.workers < 0:
         raise UsageError(f"--workers must be 0 (run in this process) or more, got {args.workers}")
     workers = cores() if args.workers is None else args.workers
-    threads = threads_per_unit(workers)
+    threads = _threads(args, workers)
     limits = _limits(args, config, workers)
     claims_file = _claims(args)  # checked before the run, not after it
     out = Path(args.out or Path("reports") / config.suite)
@@ -436,7 +449,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--sampler", help="tpe (default) or random")
     run.add_argument("--train-sizes", help="learning curves: comma-separated training sizes, one unit each "
                                            "(nested subsets; sizes above what a dataset holds are skipped)")
-    run.add_argument("--workers", type=int, help=f"local worker processes (default: cores = {cores()}; 0 = this process)")
+    run.add_argument("--workers", type=int, help=f"units run at once (default: cores = {cores()}; 0 = one at a time, without Dask)")
+    run.add_argument("--threads", type=int, help="threads per unit (default: cores // workers, the most that "
+                                                  "does not oversubscribe)")
     run.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://127.0.0.1:8786")
     run.add_argument("--device", choices=DEVICES, default="auto", help="where nets train (auto: CUDA when present)")
     run.add_argument("--out", help="output directory (default: reports/<suite>)")

@@ -14,7 +14,7 @@ import contextlib
 import logging
 from typing import Callable, Iterator, Sequence
 
-from bench.isolation import Limits, run_unit_isolated, warm_up
+from bench.isolation import Limits, run_unit_isolated, shut_down, warm_up
 from bench.threads import thread_env, threads_per_unit
 from bench.tuning import UnitTask
 
@@ -30,23 +30,27 @@ def _failed(task: UnitTask, error: BaseException) -> dict:
 
 
 @contextlib.contextmanager
-def dask_client(workers: int, threads: int, scheduler: str | None, preload: Sequence[str] = ()) -> Iterator:
-    """A client on a new LocalCluster of `workers` threads, or on the cluster at `scheduler`;
-    the fork servers that start the units begin importing `preload` at once."""
-    if not scheduler:  # first: importing Dask takes the driver half a second
-        warm_up(preload, thread_env(threads))  # this process's fork server starts every local unit
+def remote_client(scheduler: str, preload: Sequence[str] = ()) -> Iterator:
+    """A client on the Dask cluster at `scheduler`, whose workers' fork servers start importing
+    `preload` at once."""
+    from distributed import Client
+
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    try:
+        client = Client(scheduler, timeout=5)
+    except (OSError, TimeoutError) as error:
+        raise ExecutorError(f"cannot reach the Dask scheduler at {scheduler}: {error}") from None
+    with client:
+        client.run(warm_up, list(preload), thread_env(threads_per_unit(len(client.nthreads()))))
+        yield client
+
+
+@contextlib.contextmanager
+def local_client(workers: int) -> Iterator:
+    """A client on a new LocalCluster of `workers` threads in this process."""
     from distributed import Client, LocalCluster
 
     logging.getLogger("distributed").setLevel(logging.ERROR)
-    if scheduler:
-        try:
-            client = Client(scheduler, timeout=5)
-        except (OSError, TimeoutError) as error:
-            raise ExecutorError(f"cannot reach the Dask scheduler at {scheduler}: {error}") from None
-        with client:
-            client.run(warm_up, list(preload), thread_env(threads_per_unit(len(client.nthreads()))))
-            yield client
-        return
     cluster = LocalCluster(
         n_workers=workers,
         threads_per_worker=1,  # one unit per worker; the unit itself uses `threads` cores
@@ -67,18 +71,25 @@ def run_on_worker(task: UnitTask, limits: Limits) -> dict:
 
 @contextlib.contextmanager
 def open_executor(workers: int, threads: int, scheduler: str | None, preload: Sequence[str] = ()) -> Iterator:
-    """(client, threads per unit): a Dask client, or None to run units in this process
-    (`--workers 0`). On an existing cluster its size, not ours, decides the threads.
+    """(client, threads per unit): a Dask client, or None to run units one at a time without
+    Dask (`--workers 0`). On an existing cluster its size, not ours, decides the threads.
 
-    Every worker's fork server starts importing `preload` at once, so that the
+    The fork servers that start the units begin importing `preload` at once, so that the
     imports overlap the planning of the run instead of delaying its first unit.
     """
-    if workers == 0 and not scheduler:
-        warm_up(preload, thread_env(threads))
-        yield None, threads
+    if scheduler:
+        with remote_client(scheduler, preload) as client:
+            yield client, threads_per_unit(len(client.nthreads()))
         return
-    with dask_client(workers, threads, scheduler, preload) as client:
-        yield client, threads_per_unit(len(client.nthreads())) if scheduler else threads
+    warm_up(preload, thread_env(threads))  # before importing Dask, which takes the driver half a second
+    try:
+        if workers == 0:
+            yield None, threads
+        else:
+            with local_client(workers) as client:
+                yield client, threads
+    finally:
+        shut_down()
 
 
 def run_units(

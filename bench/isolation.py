@@ -20,6 +20,7 @@ import os
 import resource
 import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from typing import Mapping, Sequence
@@ -81,6 +82,19 @@ def warm_up(modules: Sequence[str] = (), env: Mapping[str, str] | None = None) -
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def shut_down() -> None:
+    """Ask this process's fork server to exit, without waiting for it: a server that holds
+    torch takes most of a second to exit, and keeps the run's stderr open until it has.
+    A later unit starts a new one."""
+    from multiprocessing import forkserver
+
+    # _stop is the standard library's own way (its tests use it): close the server's "alive"
+    # pipe, then reap it. In a thread, so the server's exit overlaps the report.
+    stop = getattr(forkserver._forkserver, "_stop", None)
+    if stop is not None:
+        threading.Thread(target=stop, name="forkserver-stop", daemon=True).start()
 
 
 def _die_with_parent() -> None:

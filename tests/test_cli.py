@@ -35,6 +35,8 @@ def test_models_lists_every_family():
         (["run", "--suite", "smoke", "--seconds", "-5"], "--seconds must be above 0"),
         (["run", "--suite", "smoke", "--folds", "0"], "--folds must be at least 1"),
         (["run", "--datasets", "wine", "--models", "cnn"], "model 'cnn' supports none of the datasets"),
+        (["run", "--suite", "smoke", "--workers", "1", "--threads", "999"], "--threads must be 1 to"),
+        (["run", "--suite", "smoke", "--threads", "1", "--scheduler", "tcp://127.0.0.1:1"], "--threads is for local"),
     ],
 )
 def test_bad_run_input_is_one_clear_line(tmp_path, args, message):

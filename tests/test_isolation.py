@@ -82,3 +82,24 @@ def test_warm_up_preloads_the_modules_asked_for(cache_dir):
     assert multiprocessing.forkserver._forkserver._forkserver_pid is not None
     assert "json" in multiprocessing.forkserver._forkserver._preload_modules
     assert run_unit_isolated(unit("prior", cache_dir), Limits(wall_s=60))["unit"]["status"] == "done"
+
+
+def test_the_fork_server_stops_with_the_executor_and_a_later_run_starts_a_new_one(cache_dir):
+    import multiprocessing.forkserver
+    import os
+    import time
+
+    from bench.executor import open_executor, run_units
+
+    for _ in range(2):
+        results = []
+        with open_executor(workers=1, threads=1, scheduler=None, preload=["json"]) as (client, threads):
+            server = multiprocessing.forkserver._forkserver._forkserver_pid
+            run_units(client, [unit("prior", cache_dir)], Limits(wall_s=60), results.append)
+        assert [r["unit"]["status"] for r in results] == ["done"]
+        deadline = time.monotonic() + 30
+        while multiprocessing.forkserver._forkserver._forkserver_pid is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert multiprocessing.forkserver._forkserver._forkserver_pid is None
+        with pytest.raises(ProcessLookupError):  # exited and reaped, not a zombie
+            os.kill(server, 0)

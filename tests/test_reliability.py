@@ -57,19 +57,20 @@ def test_every_fault_is_recorded_and_the_run_goes_on(tmp_path, env):
     assert "Failures" in markdown and "SIGABRT" in markdown
 
 
-def test_a_unit_sees_its_threads_and_a_unit_friendly_environment(tmp_path, env):
-    """With 2 workers on this machine's cores, each unit gets cores // 2 threads; the OpenMP spin
-    limit is set; Dask's worker memory-trim setting is not inherited; torch is not imported by a
-    run of models that do not use it."""
+@pytest.mark.parametrize("workers, threads_arg", [(2, None), (1, "1")])
+def test_a_unit_sees_its_threads_and_a_unit_friendly_environment(tmp_path, env, workers, threads_arg):
+    """With K workers on this machine's cores, each unit gets cores // K threads, or --threads;
+    the OpenMP spin limit is set; Dask's worker memory-trim setting is not inherited; torch is
+    not imported by a run of models that do not use it."""
     from bench.threads import cores
 
     probe = tmp_path / "probe.json"
-    result = subprocess.run(bench_command(tmp_path, "--datasets", "wine", "--models", "probe", "--trials", "1",
-                                          "--workers", "2"),
+    args = ("--datasets", "wine", "--models", "probe", "--trials", "1", "--workers", str(workers))
+    result = subprocess.run(bench_command(tmp_path, *args, *(["--threads", threads_arg] if threads_arg else [])),
                             capture_output=True, text=True, env={**env, "BENCH_PROBE_FILE": str(probe)}, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     seen = json.loads(probe.read_text())
-    threads = str(max(1, cores() // 2))
+    threads = threads_arg or str(max(1, cores() // workers))
     assert seen["ctx_threads"] == int(threads)
     assert seen["env"] == {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads,
                            "GOMP_SPINCOUNT": "1000", "MALLOC_TRIM_THRESHOLD_": None}
