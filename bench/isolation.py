@@ -7,9 +7,10 @@ with the fault's status: `crashed`, `oom` or `timeout`.
 
 Children come from a `forkserver`: a single-threaded process that imports the
 heavy libraries once and forks one child per unit, so a unit starts in
-milliseconds. Forking the Dask worker itself would be cheaper still, but the
-worker is multi-threaded, and a child forked from a process whose OpenMP pool
-has run hangs in its first parallel region (seen here with LightGBM).
+milliseconds. Forking the process that asks for the unit (the driver, or a Dask
+worker) would be cheaper still, but that process is multi-threaded, and a child
+forked from a process whose OpenMP pool has run hangs in its first parallel
+region (seen here with LightGBM).
 """
 from __future__ import annotations
 

@@ -27,8 +27,8 @@ import psutil
 TARGETS = {"overhead_fraction": 0.03, "speedup_1_to_2_workers": 1.8, "cold_start_s": 5.0, "driver_peak_mb": 1024}
 COLD_START_MODELS = {"linear": "linear", "three_families": "linear,lightgbm,mlp"}
 # 72 units of all three families, one thread each: enough units that the last one does not leave
-# a worker idle for long, and enough work (about 200 s on one worker) that the run's fixed start
-# and report (about 7 s, which no second worker shortens) do not decide the figure.
+# a worker idle for long, and enough work (about 250 s on one worker) that the run's fixed start
+# and report (about 6 s, which no second worker shortens) do not decide the figure.
 SPEEDUP_ARGS = ["--datasets", "magic,satimage,phoneme,spambase", "--models", "mlp,lightgbm,xgboost,random_forest,svm,knn",
                 "--folds", "3", "--trials", "3", "--max-train", "2000", "--threads", "1"]
 
