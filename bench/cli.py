@@ -158,11 +158,11 @@ def _run_config(args, suite, cards, specs):
 
 def _threads(args, workers: int) -> int:
     """Threads per unit: cores // workers, or --threads, which may not oversubscribe the cores."""
+    most = threads_per_unit(workers)
     if args.threads is None:
-        return threads_per_unit(workers)
+        return most
     if args.scheduler:
         raise UsageError("--threads is for local runs; on a Dask cluster its workers' size decides the threads")
-    most = threads_per_unit(workers)
     if not 1 <= args.threads <= most:
         raise UsageError(f"--threads must be 1 to {most} with {workers or 'in-process'} worker(s) on {cores()} "
                          f"core(s) (more would oversubscribe them), got {args.threads}")

@@ -30,9 +30,8 @@ def _failed(task: UnitTask, error: BaseException) -> dict:
 
 
 @contextlib.contextmanager
-def remote_client(scheduler: str, preload: Sequence[str] = ()) -> Iterator:
-    """A client on the Dask cluster at `scheduler`, whose workers' fork servers start importing
-    `preload` at once."""
+def remote_client(scheduler: str) -> Iterator:
+    """A client on the Dask cluster at `scheduler`."""
     from distributed import Client
 
     logging.getLogger("distributed").setLevel(logging.ERROR)
@@ -41,7 +40,6 @@ def remote_client(scheduler: str, preload: Sequence[str] = ()) -> Iterator:
     except (OSError, TimeoutError) as error:
         raise ExecutorError(f"cannot reach the Dask scheduler at {scheduler}: {error}") from None
     with client:
-        client.run(warm_up, list(preload), thread_env(threads_per_unit(len(client.nthreads()))))
         yield client
 
 
@@ -78,8 +76,10 @@ def open_executor(workers: int, threads: int, scheduler: str | None, preload: Se
     imports overlap the planning of the run instead of delaying its first unit.
     """
     if scheduler:
-        with remote_client(scheduler, preload) as client:
-            yield client, threads_per_unit(len(client.nthreads()))
+        with remote_client(scheduler) as client:
+            threads = threads_per_unit(len(client.nthreads()))
+            client.run(warm_up, list(preload), thread_env(threads))  # each worker's own fork server
+            yield client, threads
         return
     warm_up(preload, thread_env(threads))  # before importing Dask, which takes the driver half a second
     try:

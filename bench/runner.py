@@ -135,7 +135,7 @@ def execute(config: RunConfig, store: Store, cards: dict[str, DatasetCard], spec
     started = time.monotonic()
     preload = sorted({module for name in config.models for module in specs[name].imports})
     with open_executor(workers, threads, scheduler, preload) as (client, threads):
-        # The workers import their libraries while the run is planned.
+        # The fork server imports the models' libraries while the run is planned.
         datasets = {name: load(cards[name], cache_dir) for name in config.datasets}
         run_id = config.run_id
         tasks, total, shared = plan(config, store, cards, datasets, specs, cache_dir, threads)

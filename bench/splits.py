@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 # scikit-learn is imported inside the functions: the driver imports this module before it starts
-# its cluster, and the second the import takes would delay the first unit.
+# the fork server, and the second the import takes would delay the first unit.
 
 VALID_FRACTION = 0.2  # share of the outer train part held out for early stopping and selection
 HOLDOUT_TEST_FRACTION = 0.2  # test share when a suite asks for a single fold

@@ -36,7 +36,7 @@ WAIT_POLICY = {"GOMP_SPINCOUNT": "1000"}
 
 
 def thread_env(threads: int) -> dict[str, str]:
-    """Environment for a worker process, set before any numeric library starts its pool."""
+    """Environment for the fork server that starts units, set before any numeric library starts its pool."""
     return {**{name: str(threads) for name in THREAD_ENV}, **WAIT_POLICY}
 
 

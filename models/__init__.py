@@ -86,7 +86,7 @@ class ModelSpec:
     fit: Callable[[dict, Part, Part, DataInfo, FitContext], Fitted]
     source: str  # where the defaults and the space come from
     notes: str = field(default="")
-    # Modules `fit` imports; each worker's fork server imports them once, so that units start warm.
+    # Modules `fit` imports; the fork server that starts units imports them once, so that units start warm.
     imports: tuple[str, ...] = ()
 
     def supports(self, task: str, modality: str) -> bool:
