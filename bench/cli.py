@@ -9,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 
+from bench.contract import split_names
 from bench.threads import cores, threads_per_unit
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -17,20 +18,6 @@ DEFAULT_UNIT_TIMEOUT_S = 3600.0
 
 class UsageError(Exception):
     """Bad input from the user: printed as one line, exit code 2."""
-
-
-def _csv(text: str) -> tuple[str, ...]:
-    """Split on commas outside brackets, so that `mlp[norm=none,dropout=0],lightgbm` is two names."""
-    items, depth, current = [], 0, ""
-    for char in text:
-        depth += {"[": 1, "]": -1}.get(char, 0)
-        if char == "," and depth == 0:
-            items.append(current)
-            current = ""
-        else:
-            current += char
-    items.append(current)
-    return tuple(item.strip() for item in items if item.strip())
 
 
 def _nvidia_driver_present() -> bool:
@@ -84,7 +71,7 @@ def _add_own_data(names: tuple[str, ...], cards: dict, target: str | None, task:
 
 def _train_sizes(text: str) -> tuple[int, ...]:
     try:
-        sizes = tuple(sorted({int(item) for item in _csv(text)}))
+        sizes = tuple(sorted({int(item) for item in split_names(text)}))
     except ValueError:
         raise UsageError(f"--train-sizes must be comma-separated whole numbers, got {text!r}") from None
     if not sizes or sizes[0] < 10:
@@ -118,8 +105,8 @@ def _run_config(args, suite, cards, specs):
     from bench.runner import RunConfig
     from bench.tuning import SAMPLERS
 
-    datasets = _add_own_data(_csv(args.datasets), cards, args.target, args.task) if args.datasets else suite.datasets
-    models = _csv(args.models) if args.models else suite.models
+    datasets = _add_own_data(split_names(args.datasets), cards, args.target, args.task) if args.datasets else suite.datasets
+    models = split_names(args.models) if args.models else suite.models
     _pick(datasets, cards, "dataset")
     _add_variants(models, specs)
     for model in models:
@@ -317,8 +304,8 @@ def cmd_compare(args) -> int:
         raise UsageError(f"--tolerance must be 0 or more, got {args.tolerance:g}")
     baseline, current = load_leaderboard(Path(args.baseline)), load_leaderboard(Path(args.current))
     changes = compare(baseline, current, args.tolerance,
-                      set(_csv(args.datasets)) if args.datasets else None,
-                      set(_csv(args.models)) if args.models else None)
+                      set(split_names(args.datasets)) if args.datasets else None,
+                      set(split_names(args.models)) if args.models else None)
     if not changes:
         raise UsageError("no (dataset, model) cell of the baseline is guarded; check --datasets and --models")
     regressions = [c for c in changes if c.is_regression]

@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from bench import hygiene
-from bench.models import MODALITIES, TASKS, DataInfo, Part
+from bench.contract import MODALITIES, TASKS, DataInfo, Part
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from bench.environment import environment
 from bench.executor import open_executor, run_units
 from bench.hygiene import shared_duplicates
 from bench.isolation import Limits
-from bench.models import ModelSpec
+from bench.contract import ModelSpec
 from bench.splits import make_splits, training_subsets
 from bench.store import Store
 from bench.tuning import Budget, UnitTask

@@ -17,7 +17,8 @@ import numpy as np
 
 from bench import metrics
 from bench.data import DatasetCard, load
-from bench.models import FitContext, ModelSpec, registry, resolve
+from bench.contract import FitContext, ModelSpec, Status
+from bench.models import registry, resolve
 from bench.threads import limit_threads
 
 SAMPLERS = ("tpe", "random")
@@ -81,7 +82,7 @@ def _make_sampler(name: str, seed: int):
 
 def run_trial(spec: ModelSpec, params: dict, parts: dict, info, ctx: FitContext) -> dict:
     """Fit one configuration and score it on validation and test; never raises."""
-    row: dict = {"params": params, "status": "ok", "error": None}
+    row: dict = {"params": params, "status": Status.OK, "error": None}
     try:
         start = time.perf_counter()
         fitted = spec.fit(params, parts["train"], parts["valid"], info, ctx)
@@ -93,16 +94,16 @@ def run_trial(spec: ModelSpec, params: dict, parts: dict, info, ctx: FitContext)
         row["stopped_by_deadline"] = bool(fitted.stopped_by_deadline)
         row["curves"] = fitted.curves
     except FloatingPointError as error:
-        return {**row, "status": "nan", "error": str(error)}
+        return {**row, "status": Status.NAN, "error": str(error)}
     except MemoryError as error:
-        return {**row, "status": "oom", "error": f"MemoryError: {error}"}
+        return {**row, "status": Status.OOM, "error": f"MemoryError: {error}"}
     except Exception as error:  # a model failure is a result, not a crash of the run
         message = f"{type(error).__name__}: {error}"
         # torch reports a failed allocation as a RuntimeError, not a MemoryError
-        status = "oom" if "allocate" in message and "memory" in message else "failed"
+        status = Status.OOM if "allocate" in message and "memory" in message else Status.FAILED
         return {**row, "status": status, "error": message}
     if not all(np.isfinite(p).all() for p in predictions.values()):
-        return {**row, "status": "nan", "error": "predictions contain NaN or infinity"}
+        return {**row, "status": Status.NAN, "error": "predictions contain NaN or infinity"}
     primary = metrics.primary_metric(info.task)
     for name, prediction in predictions.items():
         scores = metrics.score(info.task, parts[name].y, prediction, info.n_classes)
@@ -153,15 +154,15 @@ def run_unit(task: UnitTask, on_event=None) -> dict:
             rows.append(row)
             if on_event:
                 on_event(("trial", row))
-            if row["status"] == "ok":
+            if row["status"] == Status.OK:
                 study.tell(trial, row["valid_score"])
             else:
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
-    ok = [r for r in rows if r["status"] == "ok"]
+    ok = [r for r in rows if r["status"] == Status.OK]
     unit = {
         **task.identity(),
         # A unit without a single scored trial takes the status of its last trial (failed, nan, oom).
-        "status": "done" if ok else (rows[-1]["status"] if rows else "failed"),
+        "status": Status.DONE if ok else (rows[-1]["status"] if rows else Status.FAILED),
         "error": None if ok else (rows[-1].get("error") if rows else "no trial ran within the budget"),
         "baseline_score": baseline,
         "wall_s": time.monotonic() - unit_start,
@@ -169,8 +170,3 @@ def run_unit(task: UnitTask, on_event=None) -> dict:
     }
     return {"unit": unit, "trials": rows}
 
-
-def best_trial(rows: list[dict]) -> dict | None:
-    """The trial with the best validation score (first one on ties); selection never sees test."""
-    ok = [r for r in rows if r["status"] == "ok" and r.get("valid_score") is not None]
-    return max(ok, key=lambda r: (r["valid_score"], -r["number"])) if ok else None

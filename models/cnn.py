@@ -32,7 +32,9 @@ from typing import TypedDict
 
 import numpy as np
 
-from . import DataInfo, FitContext, ModelSpec, Part, with_defaults
+from bench.contract import DataInfo, FitContext, ModelSpec, Part
+
+from . import with_defaults
 
 
 class CNNParams(TypedDict):

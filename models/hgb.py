@@ -32,7 +32,9 @@ from typing import Any, TypedDict
 
 import numpy as np
 
-from . import DataInfo, FitContext, ModelSpec, Part, with_defaults
+from bench.contract import DataInfo, FitContext, ModelSpec, Part
+
+from . import with_defaults
 
 FIRST_CHUNK, MAX_CHUNK = 10, 100  # iterations between deadline checks
 MAX_BINS = 255  # sklearn's limit, also on the number of categories

@@ -23,7 +23,9 @@ from typing import Any, Literal, TypedDict
 
 import numpy as np
 
-from . import DataInfo, FitContext, ModelSpec, Part, with_defaults
+from bench.contract import DataInfo, FitContext, ModelSpec, Part
+
+from . import with_defaults
 
 
 class KNNParams(TypedDict):

@@ -27,7 +27,9 @@ from typing import Any, TypedDict
 
 import numpy as np
 
-from . import DataInfo, FitContext, ModelSpec, Part, with_defaults
+from bench.contract import DataInfo, FitContext, ModelSpec, Part
+
+from . import with_defaults
 
 
 class LightGBMParams(TypedDict):

@@ -27,7 +27,9 @@ from __future__ import annotations
 
 from typing import Literal, TypedDict
 
-from . import DataInfo, FitContext, ModelSpec, Part, with_defaults
+from bench.contract import DataInfo, FitContext, ModelSpec, Part
+
+from . import with_defaults
 
 NORMS = ("none", "batchnorm", "layernorm")
 CAT_ENCODINGS = ("one-hot", "embedding")

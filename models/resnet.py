@@ -23,7 +23,9 @@ from __future__ import annotations
 
 from typing import Literal, TypedDict
 
-from . import DataInfo, FitContext, ModelSpec, Part, with_defaults
+from bench.contract import DataInfo, FitContext, ModelSpec, Part
+
+from . import with_defaults
 from .mlp import CAT_ENCODINGS, check_choice, fit_encoded_net
 
 NORMS = ("batchnorm", "layernorm")

@@ -32,7 +32,9 @@ from typing import Any, TypedDict
 
 import numpy as np
 
-from . import DataInfo, FitContext, ModelSpec, Part, with_defaults
+from bench.contract import DataInfo, FitContext, ModelSpec, Part
+
+from . import with_defaults
 
 CHUNK = 10  # trees between deadline checks
 MAX_FEATURES = ("sqrt", "log2", 1.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)

@@ -138,7 +138,7 @@ def main(argv=None) -> int:
 def magic():
     """`magic`, standard-scaled on train, split 80/20 with a fixed seed."""
     from bench.data import catalogue, load
-    from bench.models import Part
+    from bench.contract import Part
     from bench.preprocess import FeatureEncoder
 
     dataset = load(catalogue()["magic"])
@@ -158,7 +158,7 @@ def linear_flops(net: torch.nn.Module) -> tuple[int, int]:
 
 
 def ours_fit(build, X_train, y_train, X_valid, y_valid, *, lr, weight_decay, batch_size, epochs, device) -> float:
-    from bench.models import FitContext
+    from bench.contract import FitContext
     from bench.models._torch import fit_net
 
     ctx = FitContext(seed=0, threads=torch.get_num_threads(), device=device)

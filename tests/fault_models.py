@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bench.models import ModelSpec
+from bench.contract import ModelSpec
 
 
 @dataclass

@@ -11,7 +11,7 @@ import pytest
 
 from bench import data
 from bench.data import DataError, Dataset, catalogue, load, load_card
-from bench.models import DataInfo, Part
+from bench.contract import DataInfo, Part
 
 CSV_CARD = """\
 source = "csv:table.csv"

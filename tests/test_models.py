@@ -18,7 +18,8 @@ import warnings
 import numpy as np
 import pytest
 
-from bench.models import DataInfo, FitContext, Part, registry
+from bench.contract import DataInfo, FitContext, Part
+from bench.models import registry
 from bench.preprocess import FeatureEncoder
 
 MODELS = registry()
@@ -152,7 +153,7 @@ def test_registry_is_fast_and_imports_no_heavy_library():
 
 @pytest.mark.parametrize("name", MODELS)
 def test_spec_is_well_formed(name):
-    from bench.models import FAMILIES
+    from bench.contract import FAMILIES
 
     spec = MODELS[name]
     assert spec.family in FAMILIES

@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 from bench.report import write_report
-from bench.report.claims import ClaimError, load_claims, parse_variant
+from bench.contract import parse_variant
+from bench.report.claims import ClaimError, load_claims, variant_key
 from bench.report.diagnostics import diagnose
 from bench.report.leaderboard import build_leaderboard
 from bench.report.learning_curves import crossing
@@ -432,8 +433,9 @@ def test_users_add_claims_as_data(report, tmp_path):
 
 
 def test_variant_names_parse():
-    assert parse_variant("cnn[augment=False, dropout=0]") == ("cnn", {"augment": "false", "dropout": "0"})
-    assert parse_variant("lightgbm") == ("lightgbm", {})
+    assert variant_key("cnn[augment=False, dropout=0]") == ("cnn", {"augment": "false", "dropout": "0"})
+    assert variant_key("cnn[augment=false,dropout=0]") == variant_key("cnn[augment=False, dropout=0]")
+    assert variant_key("lightgbm") == ("lightgbm", {})
 
 
 # ---------------------------------------------------------------------------------------------

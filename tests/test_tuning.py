@@ -6,9 +6,11 @@ import pytest
 
 from bench import tuning
 from bench.data import catalogue, load
-from bench.models import ModelSpec, registry
+from bench.contract import ModelSpec
+from bench.models import registry
 from bench.splits import make_splits
-from bench.tuning import Budget, UnitTask, best_trial, run_unit
+from bench.contract import best_trial
+from bench.tuning import Budget, UnitTask, run_unit
 
 
 def task_for(dataset, model, cache_dir, budget, seed=0, sampler="tpe"):

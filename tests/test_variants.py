@@ -5,7 +5,8 @@ import warnings
 
 import pytest
 
-from bench.models import ModelSpec, parse_variant, registry, resolve
+from bench.contract import ModelSpec, parse_variant
+from bench.models import registry, resolve
 
 MODELS = registry()
 

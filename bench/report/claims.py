@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from bench import stats
-from bench.tuning import best_trial
+from bench.contract import best_trial, parse_variant
 
 CLAIMS_FILE = Path(__file__).with_name("claims.toml")
 ALPHA = 0.05
@@ -58,21 +58,22 @@ def check_claim(claim: dict, where: str = "claims") -> None:
 # Sides: which rows of the results a claim compares
 # ---------------------------------------------------------------------------------------------
 
-def parse_variant(name: str) -> tuple[str, dict[str, str]]:
-    """`cnn[augment=false,dropout=0]` -> ("cnn", {"augment": "false", "dropout": "0"})."""
-    match = re.fullmatch(r"\s*([^\[\]]+?)\s*(?:\[(.*)\])?\s*", name)
-    if not match:
-        return name, {}
-    base, inside = match.group(1), match.group(2)
-    params = {}
-    for item in filter(None, (part.strip() for part in (inside or "").split(","))):
-        key, _, value = item.partition("=")
-        params[key.strip()] = value.strip().lower()
-    return base, params
+def variant_key(name: str) -> tuple[str, dict[str, str]]:
+    """A model name as (base, {key: value as lower-case text}), so that `augment=False` and `augment=false`
+    are one variant; a name the variant parser cannot read stands for itself."""
+    try:
+        base, fixed = parse_variant(name)
+    except ValueError:
+        return name.strip(), {}
+    return base, {key: _text(value) for key, value in fixed.items()}
+
+
+def _text(value) -> str:
+    return "none" if value is None else str(value).lower()
 
 
 def _same_model(a: str, b: str) -> bool:
-    return parse_variant(a) == parse_variant(b)
+    return variant_key(a) == variant_key(b)
 
 
 def side_rows(results: list[dict], side: list[str]) -> dict[str, dict]:
@@ -339,7 +340,7 @@ def test_presence_vs_flavour(board: dict, units: list[dict], trials_by_unit: dic
     scored = _by_model(board)
     variants = {}
     for model in scored:
-        base, fixed = parse_variant(model)
+        base, fixed = variant_key(model)
         if base == params["base"] and set(fixed) == {key}:
             variants[fixed[key]] = model
     flavours = sorted(v for v in variants if v != absent)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from bench.tuning import best_trial
+from bench.contract import best_trial
 
 UNDERFIT = 0.5
 OVERFIT_RATIO = 2.0

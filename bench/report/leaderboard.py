@@ -9,7 +9,7 @@ from bench import stats
 from bench.report import (claims as claims_module, cost, critical_difference, diagnostics, families, guidance,
                           learning_curves, provenance, ratings, tuning_curves, wins)
 from bench.store import Store
-from bench.tuning import best_trial
+from bench.contract import best_trial
 
 
 def _sitting_spans(sittings: list[dict], units: list[dict]) -> list[tuple[float, int]]:
