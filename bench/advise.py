@@ -8,7 +8,9 @@ with what won on them.
 """
 from __future__ import annotations
 
+import json
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,7 @@ SIMILARITY_FEATURES = {
 }
 DEFAULT_MODELS = {"tree": "lightgbm", "deep": "mlp", "classical": "linear"}
 N_SIMILAR = 5
+ADVICE_FOLDS = 3
 
 
 def _vector(info: dict) -> np.ndarray:
@@ -125,3 +128,53 @@ def reference_board(path: Path | None) -> dict | None:
         return load_leaderboard(Path(path))
     except CompareError:
         return None
+
+
+def advise(file: str, target: str, task: str | None = None, seconds: float = 180.0, reference: str | None = None,
+           workers: int | None = None, device: str = "auto", out: str | None = None, cache: str | None = None,
+           progress: bool = True) -> tuple[dict, str, Path]:
+    """Compare the strongest model of each family on the user's file at an equal wall-time budget.
+
+    Writes the run's store, report, advice.json and advice.md to `out` (default
+    reports/advise/<name>); returns the advice, its text and the folder."""
+    from bench.config import RunConfig, check_positive, resolve_device, workers_for
+    from bench.data import card_from_file, dataset_summary, default_cache_dir
+    from bench.isolation import Limits
+    from bench.models import registry
+    from bench.report import write_report
+    from bench.runner import execute
+    from bench.store import Store
+    from bench.threads import threads_per_unit
+
+    check_positive(seconds, "--seconds")
+    card = card_from_file(file, target, task)
+    cache_dir = Path(cache) if cache else default_cache_dir()
+    meta = dataset_summary(card, cache_dir)
+    board = reference_board(Path(reference)) if reference else None
+    specs = registry()
+    supported = {name for name, spec in specs.items() if spec.supports(card.task, card.modality)}
+    models = strongest_per_family(board, supported)
+    workers = workers_for(workers)
+    # Every model gets the same wall time per fold; units run `workers` at a time.
+    per_unit = seconds * max(1, workers) / (len(models) * ADVICE_FOLDS)
+    config = RunConfig(suite="advise", datasets=(card.name,), models=tuple(models.values()), trials=None,
+                       seconds=round(per_unit, 1), folds=ADVICE_FOLDS, seed=0, max_train=None, sampler="tpe",
+                       device=resolve_device(device))
+    folder = Path(out or Path("reports") / "advise" / card.name)
+    store = Store(folder / "results.sqlite")
+    print(f"advise: {card.name} ({card.task}, {meta['n_rows']:,} rows): {', '.join(models.values())}, "
+          f"{per_unit:.0f} s per model and fold, {ADVICE_FOLDS} folds", file=sys.stderr)
+    with store.exclusive():
+        execute(config, store, {card.name: card}, specs, cache_dir, workers, threads_per_unit(workers),
+                None, Limits(wall_s=per_unit * 2 + 60), progress=progress)
+    results = write_report(store, config.run_id, folder)["results"]
+    advice = {
+        "dataset": card.name, "task": card.task, "meta": meta, "budget_s": per_unit, "folds": ADVICE_FOLDS,
+        "reference": str(reference), "results": results,
+        "similar": similar_datasets(meta, card.task, board) if board else [],
+        "recommendation": recommend(results),
+    }
+    (folder / "advice.json").write_text(json.dumps(advice, indent=2, default=str) + "\n")
+    text = render(advice)
+    (folder / "advice.md").write_text(text)
+    return advice, text, folder

@@ -1,174 +1,19 @@
-"""The `bench` command: run, report, datasets, models, suites."""
+"""The `bench` command: parses the command line and dispatches; the work is done where it belongs
+(a run's configuration in bench/config.py, runs in bench/runner.py, advice in bench/advise.py)."""
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import glob
 import json
-import os
 import sys
 from pathlib import Path
 
+from bench.config import DEFAULT_UNIT_TIMEOUT_S, DEVICES
 from bench.contract import split_names
-from bench.threads import cores, threads_per_unit
-
-DEVICES = ("auto", "cpu", "cuda")
-DEFAULT_UNIT_TIMEOUT_S = 3600.0
+from bench.threads import cores
 
 
 class UsageError(Exception):
     """Bad input from the user: printed as one line, exit code 2."""
-
-
-def _nvidia_driver_present() -> bool:
-    """Whether an NVIDIA driver is loaded (native Linux, or WSL's /dev/dxg): CUDA needs one.
-
-    Checked before importing torch, which costs the driver over a second of cold start."""
-    return (os.path.exists("/proc/driver/nvidia/version") or os.path.exists("/dev/dxg")
-            or bool(glob.glob("/dev/nvidia[0-9]*")))
-
-
-def _resolve_device(device: str) -> str:
-    if device == "cpu" or (device == "auto" and not _nvidia_driver_present()):
-        return "cpu"
-    import torch
-
-    if torch.cuda.is_available():
-        return "cuda"
-    if device == "cuda":
-        raise UsageError("--device cuda: torch sees no CUDA device here; use --device auto or cpu")
-    return "cpu"
-
-
-FILE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq")
-
-
-def _is_own_data(name: str) -> bool:
-    return name.startswith("openml:") or name.lower().endswith(FILE_SUFFIXES) or "/" in name or Path(name).exists()
-
-
-def _add_own_data(names: tuple[str, ...], cards: dict, target: str | None, task: str | None) -> tuple[str, ...]:
-    """Turn file paths and openml:<id> names into cards; returns the dataset names to run."""
-    from bench.data import card_from_file, openml_card
-
-    resolved = []
-    for name in names:
-        if name in cards or not _is_own_data(name):
-            resolved.append(name)
-            continue
-        if name.startswith("openml:"):
-            card = openml_card(name)
-        else:
-            if not target:
-                raise UsageError(f"{name}: a dataset from a file needs --target COLUMN")
-            card = card_from_file(name, target, task)
-        if card.name in cards and cards[card.name].source != card.source:
-            card = dataclasses.replace(card, name=f"{card.name}-own")  # never shadow a catalogue dataset
-        cards[card.name] = card
-        resolved.append(card.name)
-    return tuple(resolved)
-
-
-def _train_sizes(text: str) -> tuple[int, ...]:
-    try:
-        sizes = tuple(sorted({int(item) for item in split_names(text)}))
-    except ValueError:
-        raise UsageError(f"--train-sizes must be comma-separated whole numbers, got {text!r}") from None
-    if not sizes or sizes[0] < 10:
-        raise UsageError(f"--train-sizes must be at least 10 rows each, got {text!r}")
-    return sizes
-
-
-def _add_variants(models: tuple[str, ...], specs: dict) -> None:
-    """Check every model name, adding variants such as `mlp[norm=none]` to `specs` as written."""
-    from bench.models import resolve
-
-    for name in models:
-        try:
-            specs[name] = resolve(name, specs)
-        except ValueError as error:
-            raise UsageError(str(error)) from None
-
-
-def _pick(names: tuple[str, ...], known: dict, what: str) -> None:
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise UsageError(f"unknown {what} {', '.join(map(repr, unknown))}; valid: {', '.join(known)}")
-
-
-def _positive(value, flag: str) -> None:
-    if value is not None and not value > 0:
-        raise UsageError(f"{flag} must be above 0, got {value:g}")
-
-
-def _run_config(args, suite, cards, specs):
-    from bench.runner import RunConfig
-    from bench.tuning import SAMPLERS
-
-    datasets = _add_own_data(split_names(args.datasets), cards, args.target, args.task) if args.datasets else suite.datasets
-    models = split_names(args.models) if args.models else suite.models
-    _pick(datasets, cards, "dataset")
-    _add_variants(models, specs)
-    for model in models:
-        supported = [d for d in datasets if specs[model].supports(cards[d].task, cards[d].modality)]
-        if not supported:
-            spec = specs[model]
-            raise UsageError(
-                f"model {model!r} supports none of the datasets asked for "
-                f"({', '.join(f'{d}: {cards[d].task} {cards[d].modality}' for d in datasets)}); "
-                f"it takes tasks {', '.join(sorted(spec.tasks))} and modalities {', '.join(sorted(spec.modalities))}"
-            )
-    _positive(args.trials, "--trials")
-    _positive(args.seconds, "--seconds")
-    if args.folds is not None and args.folds < 1:
-        raise UsageError(f"--folds must be at least 1, got {args.folds}")
-    if args.max_train is not None and args.max_train < 10:
-        raise UsageError(f"--max-train must be at least 10, got {args.max_train}")
-    sampler = args.sampler or suite.sampler
-    if sampler not in SAMPLERS:
-        raise UsageError(f"unknown sampler {sampler!r}; valid: {', '.join(SAMPLERS)}")
-    budget_given = args.trials is not None or args.seconds is not None
-    return RunConfig(
-        suite=suite.name if not (args.datasets or args.models) or args.suite else "custom",
-        datasets=datasets,
-        models=models,
-        trials=args.trials if budget_given else suite.trials,
-        seconds=args.seconds if budget_given else suite.seconds,
-        folds=args.folds or suite.folds,
-        seed=suite.seed if args.seed is None else args.seed,
-        max_train=args.max_train if args.max_train is not None else suite.max_train,
-        sampler=sampler,
-        device=_resolve_device(args.device),
-        train_sizes=_train_sizes(args.train_sizes) if args.train_sizes else suite.train_sizes,
-    )
-
-
-def _threads(args, workers: int) -> int:
-    """Threads per unit: cores // workers, or --threads, which may not oversubscribe the cores."""
-    most = threads_per_unit(workers)
-    if args.threads is None:
-        return most
-    if args.scheduler:
-        raise UsageError("--threads is for local runs; on a Dask cluster its workers' size decides the threads")
-    if not 1 <= args.threads <= most:
-        raise UsageError(f"--threads must be 1 to {most} with {workers or 'in-process'} worker(s) on {cores()} "
-                         f"core(s) (more would oversubscribe them), got {args.threads}")
-    return args.threads
-
-
-def _limits(args, config, workers: int):
-    from bench.isolation import Limits
-
-    _positive(args.unit_memory, "--unit-memory")
-    _positive(args.unit_timeout, "--unit-timeout")
-    if args.unit_memory:
-        memory = int(args.unit_memory * 2**30)
-    else:
-        import psutil
-
-        memory = psutil.virtual_memory().total // max(1, workers)
-    timeout = args.unit_timeout or max(DEFAULT_UNIT_TIMEOUT_S, 2 * (config.seconds or 0))
-    return Limits(memory_bytes=memory, wall_s=timeout)
 
 
 def _claims(args) -> Path | None:
@@ -189,23 +34,26 @@ def _catalogue_dir(args) -> Path | None:
 
 
 def cmd_run(args) -> int:
+    from bench.config import check_names, run_config, threads_for, unit_limits, workers_for
     from bench.data import catalogue, default_cache_dir
+    from bench.data.suites import suites
     from bench.executor import ExecutorError
     from bench.models import registry
     from bench.runner import execute
     from bench.store import Store, StoreError
-    from bench.suites import suites
 
     known_suites = suites()
     suite_name = args.suite or "quick"
-    _pick((suite_name,), known_suites, "suite")
+    check_names((suite_name,), known_suites, "suite")
     cards, specs = catalogue(_catalogue_dir(args)), registry()
-    config = _run_config(args, known_suites[suite_name], cards, specs)
-    if args.workers is not None and args.workers < 0:
-        raise UsageError(f"--workers must be 0 (run in this process) or more, got {args.workers}")
-    workers = cores() if args.workers is None else args.workers
-    threads = _threads(args, workers)
-    limits = _limits(args, config, workers)
+    config = run_config(
+        known_suites[suite_name], cards, specs, datasets=args.datasets, models=args.models, target=args.target,
+        task=args.task, trials=args.trials, seconds=args.seconds, folds=args.folds, seed=args.seed,
+        max_train=args.max_train, sampler=args.sampler, device=args.device, train_sizes=args.train_sizes,
+        named_suite=bool(args.suite))
+    workers = workers_for(args.workers)
+    threads = threads_for(workers, args.threads, args.scheduler)
+    limits = unit_limits(config, workers, args.unit_memory, args.unit_timeout)
     claims_file = _claims(args)  # checked before the run, not after it
     out = Path(args.out or Path("reports") / config.suite)
     store = Store(Path(args.store) if args.store else out / "results.sqlite")
@@ -323,48 +171,12 @@ def cmd_compare(args) -> int:
 
 
 def cmd_advise(args) -> int:
-    from bench.advise import recommend, reference_board, render, similar_datasets, strongest_per_family
-    from bench.data import card_from_file, dataset_summary, default_cache_dir
-    from bench.isolation import Limits
-    from bench.models import registry
-    from bench.report import write_report
-    from bench.runner import RunConfig, execute
-    from bench.store import Store
+    from bench.advise import advise
 
-    _positive(args.seconds, "--seconds")
-    card = card_from_file(args.file, args.target, args.task)
-    cache_dir = Path(args.cache) if args.cache else default_cache_dir()
-    meta = dataset_summary(card, cache_dir)
-    reference = reference_board(Path(args.reference)) if args.reference else None
-    specs = registry()
-    supported = {name for name, spec in specs.items() if spec.supports(card.task, card.modality)}
-    models = strongest_per_family(reference, supported)
-    workers = cores() if args.workers is None else args.workers
-    folds = 3
-    # Every model gets the same wall time per fold; units run `workers` at a time.
-    per_unit = args.seconds * max(1, workers) / (len(models) * folds)
-    config = RunConfig(suite="advise", datasets=(card.name,), models=tuple(models.values()), trials=None,
-                       seconds=round(per_unit, 1), folds=folds, seed=0, max_train=None, sampler="tpe",
-                       device=_resolve_device(args.device))
-    out = Path(args.out or Path("reports") / "advise" / card.name)
-    store = Store(out / "results.sqlite")
-    print(f"advise: {card.name} ({card.task}, {meta['n_rows']:,} rows): {', '.join(models.values())}, "
-          f"{per_unit:.0f} s per model and fold, {folds} folds", file=sys.stderr)
-    with store.exclusive():
-        execute(config, store, {card.name: card}, specs, cache_dir, workers, threads_per_unit(workers),
-                None, Limits(wall_s=per_unit * 2 + 60), progress=not args.no_progress)
-    board = write_report(store, config.run_id, out)
-    advice = {
-        "dataset": card.name, "task": card.task, "meta": meta, "budget_s": per_unit, "folds": folds,
-        "reference": str(args.reference), "results": board["results"],
-        "similar": similar_datasets(meta, card.task, reference) if reference else [],
-        "recommendation": recommend(board["results"]),
-    }
-    (out / "advice.json").write_text(json.dumps(advice, indent=2, default=str) + "\n")
-    text = render(advice)
-    (out / "advice.md").write_text(text)
+    _, text, folder = advise(args.file, args.target, args.task, args.seconds, args.reference, args.workers,
+                             args.device, args.out, args.cache, progress=not args.no_progress)
     print(text)
-    print(f"wrote {out / 'advice.md'} and {out / 'advice.json'}", file=sys.stderr)
+    print(f"wrote {folder / 'advice.md'} and {folder / 'advice.json'}", file=sys.stderr)
     return 0
 
 
@@ -400,7 +212,7 @@ def cmd_models(args) -> int:
 
 
 def cmd_suites(args) -> int:
-    from bench.suites import suites
+    from bench.data.suites import suites
 
     rows = [{"name": s.name, "description": s.description, "datasets": list(s.datasets), "models": list(s.models),
              "trials": s.trials, "seconds": s.seconds, "folds": s.folds, "max_train": s.max_train}
@@ -508,14 +320,15 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from bench.compare import CompareError
+    from bench.config import ConfigError
     from bench.data import DataError
+    from bench.data.suites import SuiteError
     from bench.store import StoreError
-    from bench.suites import SuiteError
 
     args = parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (UsageError, CompareError, DataError, StoreError, SuiteError) as error:
+    except (UsageError, ConfigError, CompareError, DataError, StoreError, SuiteError) as error:
         print(f"bench: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,53 +1,28 @@
 """A run: plan the units a configuration asks for, skip the finished ones, run the rest.
 
-A run is identified by what was asked (datasets, models, budget, folds, seed,
-train cap, sampler, device), never by when or where it ran, so the same
-command resumes the same run.
+A run is identified by its `RunConfig` (bench/config.py): what was asked,
+never when or where it ran, so the same command resumes the same run.
 """
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 from bench import metrics
+from bench.config import RunConfig
 from bench.data import Dataset, DatasetCard, dataset_summary, load
+from bench.data.hygiene import shared_duplicates
 from bench.environment import environment
 from bench.executor import open_executor, run_units
-from bench.hygiene import shared_duplicates
-from bench.isolation import Limits
 from bench.contract import ModelSpec
+from bench.isolation import Limits
 from bench.splits import make_splits, training_subsets
 from bench.store import Store
-from bench.tuning import Budget, UnitTask
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    suite: str
-    datasets: tuple[str, ...]
-    models: tuple[str, ...]
-    trials: int | None
-    seconds: float | None
-    folds: int
-    seed: int
-    max_train: int | None
-    sampler: str
-    device: str
-    train_sizes: tuple[int, ...] | None = None
-
-    @property
-    def run_id(self) -> str:
-        text = json.dumps(asdict(self), sort_keys=True)
-        return hashlib.sha1(text.encode()).hexdigest()[:12]
-
-    @property
-    def budget(self) -> Budget:
-        return Budget(trials=self.trials, seconds=self.seconds)
+from bench.tuning import UnitTask
 
 
 def unit_key(run_id: str, dataset: str, model: str, fold: int, train_size: int = 0) -> str:

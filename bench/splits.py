@@ -39,8 +39,6 @@ def outer_folds(y: np.ndarray, task: str, folds: int, seed: int) -> list[tuple[n
     """(train part, test part) per outer fold; folds=1 is a single stratified holdout."""
     from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
-    if folds < 1:
-        raise ValueError(f"folds must be at least 1, got {folds}")
     index = np.arange(len(y))
     strata = _stratify(y, task)
     if folds == 1:

@@ -17,28 +17,10 @@ import numpy as np
 
 from bench import metrics
 from bench.data import DatasetCard, load
+from bench.config import SAMPLERS, Budget
 from bench.contract import FitContext, ModelSpec, Status
 from bench.models import registry, resolve
 from bench.threads import limit_threads
-
-SAMPLERS = ("tpe", "random")
-
-
-@dataclass(frozen=True)
-class Budget:
-    """Trials per unit, seconds of wall time per unit, or both (whichever ends first)."""
-
-    trials: int | None = None
-    seconds: float | None = None
-
-    def __post_init__(self):
-        if self.trials is None and self.seconds is None:
-            raise ValueError("a budget needs trials or seconds")
-        if self.trials is not None and self.trials < 1:
-            raise ValueError(f"trials must be at least 1, got {self.trials}")
-        if self.seconds is not None and not self.seconds > 0:
-            raise ValueError(f"seconds must be above 0, got {self.seconds}")
-
 
 @dataclass(frozen=True)
 class UnitTask:

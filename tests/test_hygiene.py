@@ -1,4 +1,4 @@
-"""Tests for bench/hygiene.py: each rule fires on a crafted file and stays quiet on a clean one."""
+"""Tests for bench/data/hygiene.py: each rule fires on a crafted file and stays quiet on a clean one."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,8 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench import hygiene
-from bench.data import card_from_file, load, load_card
+from bench.data import card_from_file, hygiene, load, load_card
 
 N = 60
 

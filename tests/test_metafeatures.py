@@ -1,4 +1,4 @@
-"""Tests for bench/metafeatures.py: values on hand-made data equal values computed by hand."""
+"""Tests for bench/data/metafeatures.py: values on hand-made data equal values computed by hand."""
 from __future__ import annotations
 
 import time
@@ -6,8 +6,8 @@ import time
 import numpy as np
 import pytest
 
-from bench.data import Dataset, DatasetCard, card_from_file, catalogue, dataset_summary, load
-from bench.metafeatures import metafeatures
+from bench.data import Dataset, DatasetCard, card_from_file, catalogue, load
+from bench.data.metafeatures import metafeatures
 
 HAND_MADE = """\
 a,b,c,label
@@ -83,21 +83,3 @@ def test_metafeatures_are_fast_on_20k_rows(cache_dir):
     start = time.perf_counter()
     metafeatures(dataset)
     assert time.perf_counter() - start < 1.0
-
-
-def test_dataset_summary_has_the_catalogue_fields_and_is_cached(cache_dir, monkeypatch):
-    card = catalogue()["penguins"]
-    summary = dataset_summary(card, cache_dir=cache_dir)
-    for key in ("name", "task", "modality", "source", "n_rows", "n_features", "n_categorical",
-                "missing_share", "n_numeric", "n_classes", "class_balance", "skewness_mean_abs",
-                "kurtosis_mean", "uninformative_share", "duplicate_rows", "shape", "licence",
-                "benchmarks", "notes"):
-        assert key in summary, key
-    assert (summary["n_rows"], summary["n_features"], summary["n_categorical"]) == (344, 7, 2)
-    assert summary["missing_share"] > 0 and summary["shape"] is None
-
-    def fail(dataset):
-        raise AssertionError("meta-features should have been read from the cache")
-
-    monkeypatch.setattr("bench.metafeatures.metafeatures", fail)
-    assert dataset_summary(card, cache_dir=cache_dir) == summary

@@ -54,8 +54,3 @@ def test_regression_uses_plain_folds():
     y = np.linspace(0, 1, 100)
     splits = make_splits(y, "regression", folds=5, seed=0)
     assert sorted(len(s.test) for s in splits) == [20] * 5
-
-
-def test_folds_below_one_rejected(labels):
-    with pytest.raises(ValueError, match="folds"):
-        outer_folds(labels, "binary", folds=0, seed=0)

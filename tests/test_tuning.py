@@ -9,8 +9,8 @@ from bench.data import catalogue, load
 from bench.contract import ModelSpec
 from bench.models import registry
 from bench.splits import make_splits
-from bench.contract import best_trial
-from bench.tuning import Budget, UnitTask, run_unit
+from bench.config import Budget
+from bench.tuning import UnitTask, run_unit
 
 
 def task_for(dataset, model, cache_dir, budget, seed=0, sampler="tpe"):
@@ -107,22 +107,3 @@ def test_failures_and_nan_are_recorded_and_the_study_goes_on(cache_dir, with_mod
     assert len(result["trials"]) == 9
     failed = next(r for r in result["trials"] if r["status"] == "failed")
     assert "RuntimeError: boom" in failed["error"]
-
-
-def test_selection_reads_validation_never_test():
-    rows = [
-        {"number": 0, "status": "ok", "valid_score": 0.80, "test_score": 0.99},
-        {"number": 1, "status": "ok", "valid_score": 0.90, "test_score": 0.70},
-        {"number": 2, "status": "failed", "valid_score": None, "test_score": None},
-        {"number": 3, "status": "ok", "valid_score": 0.90, "test_score": 0.60},
-    ]
-    assert best_trial(rows)["number"] == 1
-
-
-def test_budget_must_be_positive():
-    with pytest.raises(ValueError):
-        Budget()
-    with pytest.raises(ValueError):
-        Budget(trials=0)
-    with pytest.raises(ValueError):
-        Budget(seconds=-1)

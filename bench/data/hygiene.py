@@ -1,6 +1,6 @@
 """Data hygiene: columns that cannot help, features that leak the target, rows shared by train and test.
 
-Rules applied when a tabular dataset is built (``bench.data.build``), each leaving a
+Rules applied when a tabular dataset is built (``bench.data.encoding.build``), each leaving a
 plain-text note in ``Dataset.notes``:
 
 - **Constant columns** (at most one distinct non-missing value) are dropped.
@@ -20,20 +20,18 @@ plain-text note in ``Dataset.notes``:
   a copy, a rescaling, a log), or a lookup table as above. Tables with fewer than
   ``MIN_ROWS`` rows are not checked.
 
-Rows with a missing target are dropped by ``bench.data.build`` itself. At split
+Rows with a missing target are dropped by ``bench.data.encoding.build`` itself. At split
 time the harness calls ``shared_duplicates`` to count test rows that exactly repeat
 a training row (features and target), for a warning.
 """
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:
-    from bench.data import Dataset
+from bench.data.dataset import Dataset
 
 MIN_ROWS = 20
 MAX_LEAVES = 8

@@ -28,12 +28,11 @@ Everything is seeded, so the values are the same on every run and machine.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from bench.data import Dataset
+from bench.data.dataset import Dataset
 
 METAFEATURES_VERSION = 1  # bump when a definition changes, so cached values are recomputed
 MOMENT_ROWS = 20_000
@@ -45,6 +44,7 @@ SEED = 0
 
 
 def metafeatures(dataset: Dataset) -> dict[str, Any]:
+    """Every meta-feature of the module docstring, as plain Python numbers (None where undefined)."""
     X_num, X_cat, y = np.asarray(dataset.X_num), np.asarray(dataset.X_cat), np.asarray(dataset.y)
     n_rows, n_numeric = X_num.shape
     n_categorical = X_cat.shape[1]
@@ -70,6 +70,7 @@ def metafeatures(dataset: Dataset) -> dict[str, Any]:
 
 
 def class_balance(y: np.ndarray, n_classes: int) -> dict[str, float | None]:
+    """Smallest over largest class share, and the normalised class entropy; both None for regression."""
     if n_classes < 2:
         return {"class_balance": None, "class_entropy": None}
     shares = np.bincount(y, minlength=n_classes) / len(y)
