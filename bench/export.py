@@ -17,8 +17,7 @@ EXPORT_NAME = "results.jsonl.gz"
 
 def export_run(store: Store, run_id: str, path: Path) -> Path:
     """Write one run of the store to `path` (gzipped JSON lines, one record per line)."""
-    run = next(r for r in store.runs() if r["run_id"] == run_id)
-    lines = [{"kind": "run", **run}]
+    lines = [{"kind": "run", **store.run(run_id)}]
     lines += [{"kind": "sitting", **s} for s in store.sittings(run_id)]
     lines += [{"kind": "unit", **u} for u in store.units(run_id)]
     for trial in store.trials(run_id):
@@ -45,10 +44,7 @@ def import_export(path: Path, store: Store) -> str:
         raise StoreError(f"{path}: not a results export (expected one run, found {len(runs)})")
     run_id = runs[0]["run_id"]
     store.ensure_run(run_id, runs[0]["config"])
-    with store.db:
-        for s in (r for r in records if r["kind"] == "sitting"):
-            store.db.execute("INSERT INTO sittings VALUES (?, ?, ?, ?, ?)",
-                             (run_id, s["started"], s["finished"], s["workers"], json.dumps(s["environment"])))
+    store.record_sittings(run_id, [r for r in records if r["kind"] == "sitting"])
     trials_by_unit: dict[str, list] = {}
     for t in (r for r in records if r["kind"] == "trial"):
         trials_by_unit.setdefault(t["unit_key"], []).append(t)

@@ -92,6 +92,23 @@ def _from_blob(blob: bytes) -> np.ndarray:
     return np.load(io.BytesIO(blob), allow_pickle=False)
 
 
+def _insert(verb: str, columns: tuple[str, ...]) -> str:
+    """`verb` (e.g. "INSERT INTO trials") with named columns and a named parameter for each."""
+    return f"{verb} ({', '.join(columns)}) VALUES ({', '.join(':' + column for column in columns)})"
+
+
+INSERT_UNIT = _insert("INSERT OR REPLACE INTO units", (
+    "unit_key", "run_id", "dataset", "model", "fold", "train_size", "status", "error", "n_train", "baseline_score",
+    "wall_s", "threads", "started", "finished"))
+INSERT_TRIAL = _insert("INSERT INTO trials", (
+    "unit_key", "number", "status", "params", "valid_score", "test_score", "valid_metrics", "test_metrics", "fit_s",
+    "predict_s", "started_s", "n_iter", "stopped_by_deadline", "curves", "error"))
+
+
+def _run(row: sqlite3.Row) -> dict:
+    return {"run_id": row["run_id"], "created": row["created"], "config": json.loads(row["config"])}
+
+
 class Store:
     """A results store in one SQLite file."""
 
@@ -144,8 +161,8 @@ class Store:
     def ensure_run(self, run_id: str, config: dict) -> None:
         with self.db:
             self.db.execute(
-                "INSERT OR IGNORE INTO runs VALUES (?, ?, ?)",
-                (run_id, time.time(), json.dumps(config, sort_keys=True)),
+                "INSERT OR IGNORE INTO runs (run_id, created, config) VALUES (:run_id, :created, :config)",
+                {"run_id": run_id, "created": time.time(), "config": json.dumps(config, sort_keys=True)},
             )
 
     def start_sitting(self, run_id: str, workers: int, environment: dict) -> int:
@@ -156,13 +173,30 @@ class Store:
             )
         return int(cursor.lastrowid)
 
+    def record_sittings(self, run_id: str, sittings: Iterable[dict]) -> None:
+        """Add sittings recorded elsewhere (started, finished, workers, environment), as an import does."""
+        with self.db:
+            self.db.executemany(
+                "INSERT INTO sittings (run_id, started, finished, workers, environment) "
+                "VALUES (:run_id, :started, :finished, :workers, :environment)",
+                [{"run_id": run_id, "started": s["started"], "finished": s["finished"], "workers": s["workers"],
+                  "environment": json.dumps(s["environment"])} for s in sittings],
+            )
+
     def finish_sitting(self, sitting: int) -> None:
         with self.db:
             self.db.execute("UPDATE sittings SET finished = ? WHERE rowid = ?", (time.time(), sitting))
 
     def runs(self) -> list[dict]:
         rows = self.db.execute("SELECT run_id, created, config FROM runs ORDER BY created").fetchall()
-        return [{"run_id": r["run_id"], "created": r["created"], "config": json.loads(r["config"])} for r in rows]
+        return [_run(r) for r in rows]
+
+    def run(self, run_id: str) -> dict:
+        """One run (run_id, created, config); KeyError when the store has no such run."""
+        row = self.db.execute("SELECT run_id, created, config FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"no run {run_id!r} in {self.path}")
+        return _run(row)
 
     def sittings(self, run_id: str) -> list[dict]:
         rows = self.db.execute(
@@ -183,8 +217,10 @@ class Store:
     def save_split(self, run_id: str, dataset: str, fold: int, train, valid, test, train_size: int = 0) -> None:
         with self.db:
             self.db.execute(
-                "INSERT OR IGNORE INTO splits VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (run_id, dataset, fold, train_size, _to_blob(train), _to_blob(valid), _to_blob(test)),
+                "INSERT OR IGNORE INTO splits (run_id, dataset, fold, train_size, train, valid, test) "
+                "VALUES (:run_id, :dataset, :fold, :train_size, :train, :valid, :test)",
+                {"run_id": run_id, "dataset": dataset, "fold": fold, "train_size": train_size,
+                 "train": _to_blob(train), "valid": _to_blob(valid), "test": _to_blob(test)},
             )
 
     def load_split(self, run_id: str, dataset: str, fold: int, train_size: int = 0) -> dict[str, np.ndarray] | None:
@@ -196,6 +232,11 @@ class Store:
             return None
         return {part: _from_blob(row[part]) for part in ("train", "valid", "test")}
 
+    def split_parts(self, run_id: str) -> list[dict]:
+        """The (dataset, fold, train_size) of every split saved for a run; a store rebuilt from an export has none."""
+        rows = self.db.execute("SELECT dataset, fold, train_size FROM splits WHERE run_id = ?", (run_id,)).fetchall()
+        return [dict(r) for r in rows]
+
     # units and trials
     def finished_units(self, run_id: str) -> set[str]:
         """Units with an outcome, good or bad: rerunning a unit that failed would fail again."""
@@ -206,29 +247,27 @@ class Store:
         """Write a finished (or failed) unit and its trials atomically, replacing any earlier attempt."""
         with self.db:
             self.db.execute("DELETE FROM trials WHERE unit_key = ?", (unit["unit_key"],))
-            self.db.execute(
-                "INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    unit["unit_key"], run_id, unit["dataset"], unit["model"], unit["fold"],
-                    unit.get("train_size") or 0, unit["status"], unit.get("error"), unit.get("n_train"),
-                    unit.get("baseline_score"), unit.get("wall_s"), unit.get("threads"), unit.get("started"),
-                    unit.get("finished") or time.time(),  # an imported unit keeps its own time
-                ),
-            )
-            self.db.executemany(
-                "INSERT INTO trials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        unit["unit_key"], t["number"], t["status"], json.dumps(t["params"], sort_keys=True),
-                        t.get("valid_score"), t.get("test_score"),
-                        json.dumps(t.get("valid_metrics") or {}), json.dumps(t.get("test_metrics") or {}),
-                        t.get("fit_s"), t.get("predict_s"), t.get("started_s"), t.get("n_iter"),
-                        int(bool(t.get("stopped_by_deadline"))), json.dumps(t.get("curves") or {}),
-                        t.get("error"),
-                    )
-                    for t in trials
-                ],
-            )
+            self.db.execute(INSERT_UNIT, {
+                "unit_key": unit["unit_key"], "run_id": run_id, "dataset": unit["dataset"], "model": unit["model"],
+                "fold": unit["fold"], "train_size": unit.get("train_size") or 0, "status": unit["status"],
+                "error": unit.get("error"), "n_train": unit.get("n_train"),
+                "baseline_score": unit.get("baseline_score"), "wall_s": unit.get("wall_s"),
+                "threads": unit.get("threads"), "started": unit.get("started"),
+                "finished": unit.get("finished") or time.time(),  # an imported unit keeps its own time
+            })
+            self.db.executemany(INSERT_TRIAL, [
+                {
+                    "unit_key": unit["unit_key"], "number": t["number"], "status": t["status"],
+                    "params": json.dumps(t["params"], sort_keys=True),
+                    "valid_score": t.get("valid_score"), "test_score": t.get("test_score"),
+                    "valid_metrics": json.dumps(t.get("valid_metrics") or {}),
+                    "test_metrics": json.dumps(t.get("test_metrics") or {}),
+                    "fit_s": t.get("fit_s"), "predict_s": t.get("predict_s"), "started_s": t.get("started_s"),
+                    "n_iter": t.get("n_iter"), "stopped_by_deadline": int(bool(t.get("stopped_by_deadline"))),
+                    "curves": json.dumps(t.get("curves") or {}), "error": t.get("error"),
+                }
+                for t in trials
+            ])
 
     def units(self, run_id: str) -> list[dict]:
         rows = self.db.execute(

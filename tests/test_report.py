@@ -19,12 +19,14 @@ import pytest
 
 from bench.report import write_report
 from bench.contract import parse_variant
-from bench.report.claims import ClaimError, load_claims, variant_key
+from bench.report.claim_tests import variant_key
+from bench.report.claims import ClaimError, load_claims
 from bench.report.diagnostics import diagnose
-from bench.report.leaderboard import build_leaderboard
+from bench.report.formatting import fmt
+from bench.report.leaderboard import build_leaderboard, elo_text
 from bench.report.learning_curves import crossing
 from bench.report.markdown import render_markdown
-from bench.report.sections import SECTIONS, elo_text, fmt
+from bench.report.sections import SECTIONS
 from bench.store import Store
 
 TABULAR_MODELS = ["lightgbm", "linear", "mlp", "mlp[norm=none]", "mlp[norm=batchnorm]", "mlp[norm=layernorm]"]
@@ -122,10 +124,8 @@ def _trials(model: str, info: dict, quality: float, fold: int, flip: bool, unit:
             row["curves"] = _curves(model)
             if info["task"] != "regression":
                 row["test_metrics"]["log_loss"] = 0.2
-        if model == "cnn" and info["modality"] == "image":
-            row["test_metrics"]["confusion_matrix"] = (np.eye(10, dtype=int) * 50 + 1).tolist()
-            row["curves"]["misclassified"] = [
-                {"pixels": np.linspace(0, 1, 64).tolist(), "shape": [8, 8], "true": 3, "predicted": 5}]
+        if model == "cnn" and info["modality"] == "image":  # where the tuner records it
+            row["curves"]["confusion_matrix"] = (np.eye(10, dtype=int) * 50 + 1).tolist()
         rows.append(row)
     return rows
 
@@ -225,7 +225,7 @@ def test_report_writes_every_file_and_figure(report):
     for name in ("leaderboard.md", "index.html", "leaderboard.json"):
         assert (folder / name).stat().st_size > 1000, name
     expected = {"ratings", "critical_difference", "tuning_curves", "pareto", "deep_vs_tree", "diagnostics",
-                "confusion", "misclassified"}
+                "confusion"}
     assert expected <= set(board["figures"])
     for figure in board["figures"].values():
         assert (folder / figure["png"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -375,7 +375,7 @@ def test_diagnostics_cover_every_deep_unit(report):
     units = board["diagnostics"]["units"]
     assert len(units) == (10 * 4 + 8 * 4) * 2  # deep models x datasets x folds
     assert all(u["diagnosis"] in ("good", "overfit", "underfit", "suspicious") for u in units)
-    assert board["diagnostics"]["confusion_recorded"] and board["diagnostics"]["misclassified_recorded"]
+    assert board["diagnostics"]["confusion_recorded"]
 
 
 def test_diagnose_reads_loss_curves():

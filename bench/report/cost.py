@@ -12,6 +12,8 @@ from collections import defaultdict
 
 import numpy as np
 
+from bench.report.formatting import fmt
+
 METHOD = __doc__.split("\n\n", 1)[1].replace("\n", " ").strip()
 
 
@@ -72,3 +74,52 @@ def cost(board: dict, units: list[dict], trials_by_unit: dict[str, list[dict]]) 
             "front": pareto_front(points),
         }
     return {"method": METHOD, "models": per_model, "pareto": panels}
+
+
+def render(board: dict) -> list:
+    """Section 6: fit, predict and tuning time per model, and the Pareto fronts."""
+    c = board["cost"]
+    overall = c["pareto"].get("all") or next(iter(c["pareto"].values()), {"front": []})
+    front = set(overall["front"])
+    rows = [[m["model"], m["family"], fmt(m["median_fit_s"], 3), fmt(m["median_predict_s"], 4),
+             fmt(m["mean_tuning_s_per_unit"], 2), fmt(m["mean_normalized_score"], 3),
+             "yes" if m["model"] in front else "no", str(m["failed_trials"])] for m in c["models"]]
+    fronts = [f"{panel}: {' → '.join(p['front'])}" for panel, p in c["pareto"].items()]
+    return [("table", ["model", "family", "median fit s / trial", "median predict s / trial",
+                       "mean tuning s / unit", "mean normalised score", "on the front", "failed trials"], rows,
+             "llrrrrll"),
+            ("p", c["method"]),
+            ("list", ["Pareto front (fastest first), " + f for f in fronts]),
+            ("figure", "pareto")]
+
+
+def draw(board: dict):
+    """Mean tuning seconds per unit against mean normalised score, front joined, per modality."""
+    from bench.report.figures import family_color, grid
+
+    panels = board["cost"]["pareto"]
+    if not panels:
+        return None
+    family = {m["name"]: m["family"] for m in board["models"]}
+    fig, axes = grid(len(panels), 4, 3.4, 2.9)
+    for ax, (name, panel) in zip(axes, panels.items()):
+        points = panel["points"]
+        for model, p in points.items():
+            ax.scatter(p["tuning_s"], p["mean_normalized_score"], color=family_color(family[model]), zorder=3)
+            ax.annotate(f"{model} ({p['n_datasets']})", (p["tuning_s"], p["mean_normalized_score"]),
+                        textcoords="offset points", xytext=(4, 3), fontsize=7)
+        front = panel["front"]
+        ax.plot([points[m]["tuning_s"] for m in front], [points[m]["mean_normalized_score"] for m in front],
+                color="#555", ls="--", lw=0.8, zorder=2)
+        ax.set_xscale("log")
+        ax.set_xlabel("mean tuning seconds per unit (log)")
+        ax.set_ylabel("mean normalised score")
+        ax.set_title(name)
+    fig.tight_layout()
+    return fig
+
+
+FIGURES = {
+    "pareto": (draw, "Mean tuning time per unit against mean normalised score; dashed: the Pareto front; in "
+                     "brackets, the number of datasets."),
+}

@@ -1,20 +1,24 @@
 """Diagnostics of every deep-model unit: the chosen trial's loss curves and a fit diagnosis.
 
-The thresholds and the rules are in METHOD, which the report prints. Confusion matrices and
-misclassified examples are shown when the trial rows record them: `curves["confusion_matrix"]`
-(or `test_metrics["confusion_matrix"]`), rows = true class, columns = predicted, on the test
-set; `curves["misclassified"]`, a few test examples as {"pixels", "shape", "true", "predicted"}.
+The thresholds and the rules are in METHOD, which the report prints. Confusion matrices are
+shown when the trial rows record them (`curves["confusion_matrix"]`, written by the tuner for
+classification: rows = true class, columns = predicted, on the test set).
 """
 from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from bench.contract import best_trial
+from bench.report.formatting import fmt
 
 UNDERFIT = 0.5
 OVERFIT_RATIO = 2.0
 SUSPICIOUS_RATIO = 0.67
 GAP_FLOOR = 0.1
+MAX_DIAGNOSTIC_PANELS = 16
+MAX_CONFUSION_PANELS = 4
 METHOD = (
     "Losses are compared with the constant predictor's loss L0: the entropy of the class shares for "
     "classification (the cross-entropy of always predicting them), 1 for regression (the nets fit standardised "
@@ -98,11 +102,8 @@ def diagnostics(board: dict, units: list[dict], trials_by_unit: dict[str, list[d
         duplicates = sum(info.get("test_duplicates_of_train") or [])
         if entry["diagnosis"] == "suspicious" and duplicates:
             entry["reason"] += f"; this dataset has {duplicates} test row(s) that duplicate a training row"
-        confusion = curves.get("confusion_matrix") or (chosen.get("test_metrics") or {}).get("confusion_matrix")
-        if confusion is not None:
-            entry["confusion_matrix"] = confusion
-        if curves.get("misclassified"):
-            entry["misclassified"] = curves["misclassified"]
+        if curves.get("confusion_matrix"):
+            entry["confusion_matrix"] = curves["confusion_matrix"]
         entries.append(entry)
     counts = {}
     for entry in entries:
@@ -113,6 +114,91 @@ def diagnostics(board: dict, units: list[dict], trials_by_unit: dict[str, list[d
                        "gap_floor": GAP_FLOOR},
         "counts": dict(sorted(counts.items())),
         "confusion_recorded": any("confusion_matrix" in e for e in entries),
-        "misclassified_recorded": any("misclassified" in e for e in entries),
+        # No trial row records misclassified examples; the key stays so that the committed reports
+        # rebuild to the byte.
+        "misclassified_recorded": False,
         "units": entries,
     }
+
+
+def render(board: dict) -> list:
+    """Section 10: the diagnosis of every deep-model unit, its loss curves and confusion matrices."""
+    d = board["diagnostics"]
+    if not d["units"]:
+        return [("p", "No deep-model units in this run.")]
+    counts = ", ".join(f"{n} {k}" for k, n in d["counts"].items())
+    rows = [[e["dataset"], e["model"], str(e["fold"]), e["diagnosis"],
+             f"{e['best_epoch']} / {e['epochs']}" if e.get("best_epoch") else "—",
+             fmt(e.get("train_loss")), fmt(e.get("valid_loss")), fmt(e.get("constant_loss")), e["reason"]]
+            for e in d["units"]]
+    blocks = [("p", f"Deep-model units: {counts}."),
+              ("table", ["dataset", "model", "fold", "diagnosis", "best epoch / epochs", "train loss", "valid loss",
+                         "constant loss", "reason"], rows, "llrlrrrrl"),
+              ("p", d["method"].replace("\n", " ")),
+              ("figure", "diagnostics")]
+    if d["confusion_recorded"]:
+        blocks.append(("figure", "confusion"))
+    else:
+        blocks.append(("p", "Confusion matrices: not recorded by this run's trial rows."))
+    if any(e["modality"] == "image" for e in d["units"]):
+        blocks.append(("p", "Misclassified images: not recorded by this run's trial rows."))
+    return blocks
+
+
+def draw(board: dict):
+    """Train and validation loss of the chosen trial, for the first fold of each deep model and dataset;
+    the suspicious, overfit and underfit ones first when there are more than fit."""
+    from bench.report.figures import grid
+
+    seen, chosen = set(), []
+    for entry in board["diagnostics"]["units"]:
+        key = (entry["dataset"], entry["model"])
+        if key not in seen and entry.get("curves", {}).get("train_loss"):
+            seen.add(key)
+            chosen.append(entry)
+    priority = {"suspicious": 0, "overfit": 1, "underfit": 2}
+    chosen = sorted(chosen, key=lambda e: priority.get(e["diagnosis"], 3))[:MAX_DIAGNOSTIC_PANELS]
+    if not chosen:
+        return None
+    fig, axes = grid(len(chosen), 4, 2.8, 2.1)
+    for ax, entry in zip(axes, chosen):
+        epochs = np.arange(1, len(entry["curves"]["train_loss"]) + 1)
+        ax.plot(epochs, entry["curves"]["train_loss"], label="train", color="#1f77b4")
+        ax.plot(epochs, entry["curves"]["valid_loss"], label="valid", color="#ff7f0e")
+        if entry.get("constant_loss"):
+            ax.axhline(entry["constant_loss"], color="#999", ls=":", lw=0.8)
+        if entry.get("best_epoch"):
+            ax.axvline(entry["best_epoch"], color="#999", ls="--", lw=0.6)
+        ax.set_title(f"{entry['dataset']} / {entry['model']} f{entry['fold']}: {entry['diagnosis']}", fontsize=7)
+        ax.set_xlabel("epoch", fontsize=7)
+    axes[0].legend(frameon=False, fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def draw_confusion(board: dict):
+    """Confusion matrices of the chosen trials, when the trial rows recorded them."""
+    from bench.report.figures import grid
+
+    entries = [e for e in board["diagnostics"]["units"] if e.get("confusion_matrix")][:MAX_CONFUSION_PANELS]
+    if not entries:
+        return None
+    fig, axes = grid(len(entries), 4, 2.6, 2.5)
+    for ax, entry in zip(axes, entries):
+        matrix = np.asarray(entry["confusion_matrix"], dtype=float)
+        ax.imshow(matrix, cmap="Blues")
+        if len(matrix) <= 10:
+            for (i, j), value in np.ndenumerate(matrix):
+                ax.text(j, i, f"{value:g}", ha="center", va="center", fontsize=6)
+        ax.set_title(f"{entry['dataset']} / {entry['model']} f{entry['fold']}", fontsize=7)
+        ax.set_xlabel("predicted", fontsize=7)
+        ax.set_ylabel("true", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+FIGURES = {
+    "diagnostics": (draw, "Train (blue) and validation (orange) loss of the chosen trial (first fold; problem cases "
+                          "first); dotted: the constant predictor's loss; dashed: the epoch kept."),
+    "confusion": (draw_confusion, "Test confusion matrices of the chosen trials."),
+}

@@ -5,9 +5,11 @@ score (never test), so that picking the family's best model does not peek at the
 """
 from __future__ import annotations
 
+import math
 from itertools import combinations
 
 from bench import stats
+from bench.report.formatting import fmt_p
 
 FAMILIES = ("deep", "tree", "classical")
 ALPHA = 0.05
@@ -95,3 +97,81 @@ def verdict(test: dict, p_value: float | None, first: str, second: str, alpha: f
     if p_value is not None and p_value < alpha:
         return f"{ahead} significantly ahead (p = {p_value:.3g})"
     return f"no significant difference (p = {p_value:.3g}); {ahead} ahead on the median"
+
+
+def render(board: dict) -> list:
+    """Section 3: family pairs with win/tie/loss and Wilcoxon, by modality, and the critical-difference diagram."""
+    fam = board["families"]
+    rows = [[f"{p['first']} vs {p['second']}", str(p["n_datasets"]), f"{p['win']} / {p['tie']} / {p['loss']}",
+             fmt_p(p["wilcoxon"]["p_value"]), fmt_p(p["p_holm"]), p["verdict"]] for p in fam["pairs"]]
+    blocks = [("table", ["pair", "datasets", "win / tie / loss", "Wilcoxon p", "Holm p", "verdict"], rows, "lrrrrl"),
+              ("p", fam["method"])]
+    modality_rows = []
+    for modality, pairs in fam["by_modality"].items():
+        for p in pairs:
+            if p["n_datasets"]:
+                modality_rows.append([modality, f"{p['first']} vs {p['second']}", str(p["n_datasets"]),
+                                      f"{p['win']} / {p['tie']} / {p['loss']}", fmt_p(p["wilcoxon"]["p_value"])])
+    if modality_rows:
+        blocks += [("p", "By modality (Wilcoxon p unadjusted):"),
+                   ("table", ["modality", "pair", "datasets", "win / tie / loss", "Wilcoxon p"], modality_rows,
+                    "llrrr")]
+    cd = board["critical_difference"]
+    blocks.append(("p", "**Critical-difference diagram.** " + cd["verdict"] + "."))
+    if cd["friedman"]:
+        f = cd["friedman"]
+        blocks.append(("p", f"Friedman chi2 = {f['chi2']:.3f} (p = {fmt_p(f['p_value'])}); Iman-Davenport F = "
+                            f"{f['iman_davenport_f']:.3f} (p = {fmt_p(f['iman_davenport_p'])}); {f['n_models']} models "
+                            f"on {f['n_datasets']} common datasets; Nemenyi CD = {cd['cd']:.3f} at alpha "
+                            f"{cd['alpha']}. "
+                            "Mean ranks: " + ", ".join(f"{m} {r:.2f}" for m, r in sorted(
+                                cd["mean_ranks"].items(), key=lambda kv: kv[1])) + "."))
+    if cd["left_out_models"]:
+        blocks.append(("p", f"Left out of the diagram (scored on under half of the datasets): "
+                            f"{', '.join(cd['left_out_models'])}."))
+    blocks.append(("figure", "critical_difference"))
+    return blocks
+
+
+def draw(board: dict):
+    """Demsar's diagram: mean ranks on an axis, bars joining models within the critical difference."""
+    from bench.report.figures import plt
+
+    cd = board["critical_difference"]
+    if not cd["mean_ranks"] or cd["cd"] is None:
+        return None
+    ranks = cd["mean_ranks"]
+    k = len(ranks)
+    order = sorted(ranks, key=lambda m: (ranks[m], m))
+    fig, ax = plt.subplots(figsize=(7.5, 1.5 + 0.25 * k))
+    ax.set_xlim(k + 0.3, 0.7)  # rank 1 (best) on the right, as in Demsar (2006)
+    ax.set_ylim(-(math.ceil(k / 2) - 1) * 0.45 - 0.9, 1.7)
+    ax.axis("off")
+    ax.hlines(0, 1, k, color="black", lw=1)
+    for r in range(1, k + 1):
+        ax.vlines(r, 0, 0.15, color="black", lw=1)
+        ax.text(r, 0.3, str(r), ha="center", va="bottom")
+    half = math.ceil(k / 2)
+    for i, model in enumerate(order):
+        right = i < half
+        level = -(i if right else k - 1 - i) * 0.45 - 0.5
+        x_text = 0.8 if right else k + 0.2
+        ax.plot([ranks[model], ranks[model], x_text], [0, level, level], color="black", lw=0.8)
+        ax.text(x_text, level, f"  {model} ({ranks[model]:.2f})  ", ha="left" if right else "right", va="center")
+    for j, clique in enumerate(cd["cliques"]):
+        low, high = min(ranks[m] for m in clique), max(ranks[m] for m in clique)
+        y = -0.25 - 0.12 * j
+        ax.hlines(y, low - 0.03, high + 0.03, color="#444", lw=3)
+    ax.hlines(1.2, 1, 1 + cd["cd"], color="black", lw=1.5)
+    ax.text(1 + cd["cd"] / 2, 1.3, f"CD = {cd['cd']:.2f}", ha="center", va="bottom")
+    friedman = cd["friedman"]
+    ax.set_title(f"Friedman p = {friedman['p_value']:.3g} over {friedman['n_datasets']} datasets; "
+                 f"Nemenyi alpha = {cd['alpha']}", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+FIGURES = {
+    "critical_difference": (draw, "Critical-difference diagram: mean rank per model (1 = best); bars join models whose "
+                                  "ranks differ by less than the Nemenyi CD."),
+}

@@ -101,3 +101,14 @@ def guidance(board: dict) -> dict:
         rows.append({"situation": situation["label"], **advise(board["results"], datasets)})
     undecided = [f"{r['situation']}: {r['evidence']}" for r in rows if r["strength"] in ("undecided", "weak")]
     return {"method": METHOD, "rows": rows, "could_not_decide": undecided}
+
+
+def render(board: dict) -> list:
+    """Section 8: the family to try first per situation, and what the data could not decide."""
+    g = board["guidance"]
+    rows = [[r["situation"], r["recommended"] or "—", r["strength"], str(r["n"]), r["evidence"]] for r in g["rows"]]
+    blocks = [("table", ["situation", "try first", "strength", "datasets", "evidence"], rows, "lllrl"),
+              ("p", g["method"])]
+    if g["could_not_decide"]:
+        blocks += [("p", "**What the data could not decide:**"), ("list", g["could_not_decide"])]
+    return blocks

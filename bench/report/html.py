@@ -7,7 +7,8 @@ import html
 import re
 from pathlib import Path
 
-from bench.report.sections import build_sections, overview
+from bench.report.leaderboard import overview
+from bench.report.sections import build_sections
 
 CSS = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222; margin: 0; }

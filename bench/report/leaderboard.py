@@ -1,4 +1,6 @@
-"""The leaderboard of one run, as plain data: every number traceable to trial rows."""
+"""The leaderboard: the board every section reads (per-dataset results, per-model summaries, failures,
+provenance), section 1 (mean normalised score, mean rank, wins, Elo) and `build_leaderboard`, which adds
+every other section's data to the board."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -7,106 +9,9 @@ import numpy as np
 
 from bench import stats
 from bench.report import (claims as claims_module, cost, critical_difference, diagnostics, families, guidance,
-                          learning_curves, provenance, ratings, tuning_curves, wins)
+                          learning_curves, per_dataset, provenance, ratings, tuning_curves, wins)
+from bench.report.formatting import budget_text, fmt
 from bench.store import Store
-from bench.contract import best_trial
-
-
-def _sitting_spans(sittings: list[dict], units: list[dict]) -> list[tuple[float, int]]:
-    """(seconds, workers) per sitting. A sitting that was killed has no finish time: it ends at the
-    last unit it recorded (the work after that was lost and redone)."""
-    spans = []
-    for i, sitting in enumerate(sittings):
-        end = sitting["finished"]
-        if end is None:
-            until = sittings[i + 1]["started"] if i + 1 < len(sittings) else float("inf")
-            recorded = [u["finished"] for u in units if u.get("finished") and sitting["started"] <= u["finished"] < until]
-            end = max(recorded, default=sitting["started"])
-        spans.append((end - sitting["started"], max(1, sitting["workers"])))
-    return spans
-
-
-def _timing(store: Store, run_id: str, trials: list[dict], units: list[dict]) -> dict:
-    """Wall time over sittings against the model time the trials report.
-
-    Overhead is measured in worker-seconds: wall time times the number of
-    workers, minus the seconds spent in fit and predict, over the former.
-    """
-    spans = _sitting_spans(store.sittings(run_id), units)
-    wall_s = sum(seconds for seconds, _ in spans)
-    worker_s = sum(seconds * workers for seconds, workers in spans)
-    model_s = sum((t["fit_s"] or 0.0) + (t["predict_s"] or 0.0) for t in trials)
-    overhead = (worker_s - model_s) / worker_s if worker_s > 0 else None
-    return {"wall_s": round(wall_s, 3), "model_s": round(model_s, 3),
-            "overhead_fraction": None if overhead is None else round(overhead, 4)}
-
-
-def _results(config: dict, units: list[dict], trials_by_unit: dict[str, list[dict]]) -> list[dict]:
-    """One row per (dataset, model, train size): the test score of the best-validation trial, over folds.
-
-    `folds` keeps, per fold, the chosen trial's number and scores, so every number traces to a trial row.
-    """
-    cells = defaultdict(list)
-    for unit in units:
-        cells[(unit["dataset"], unit["model"], unit["train_size"])].append(unit)
-    rows = []
-    for (dataset, model, train_size), cell_units in sorted(cells.items()):
-        info = config["dataset_info"][dataset]
-        folds = []
-        for unit in sorted(cell_units, key=lambda u: u["fold"]):
-            rows_of_unit = trials_by_unit.get(unit["unit_key"], [])
-            best = best_trial(rows_of_unit) if unit["status"] == "done" else None
-            if best is not None:
-                folds.append({
-                    "fold": unit["fold"], "trial": best["number"], "score": best["test_score"],
-                    "valid_score": best["valid_score"], "baseline_score": unit["baseline_score"],
-                    "tuning_s": sum(t["fit_s"] or 0.0 for t in rows_of_unit),
-                })
-        scores = [f["score"] for f in folds]
-        expected = config["folds"]
-        status = "ok" if len(scores) == expected else ("partial" if scores else "failed")
-        score, low, high = stats.mean_ci(scores) if scores else (None, None, None)
-        rows.append({
-            "dataset": dataset,
-            "modality": info["modality"],
-            "task": info["task"],
-            "metric": info["metric"],
-            "n_train": int(np.mean([u["n_train"] for u in cell_units if u["n_train"]])) if any(
-                u["n_train"] for u in cell_units) else None,
-            "model": model,
-            "family": config["model_info"][model]["family"],
-            "train_size": train_size or None,
-            "score": score,
-            "ci_low": low,
-            "ci_high": high,
-            "folds_done": len(scores),
-            "status": status,
-            "baseline_score": float(np.mean([f["baseline_score"] for f in folds])) if folds else None,
-            "tuning_s": float(np.mean([f["tuning_s"] for f in folds])) if folds else None,
-            "valid_score": float(np.mean([f["valid_score"] for f in folds])) if folds else None,
-            "folds": folds,
-            "errors": sorted({u["error"] for u in cell_units if u["error"]}),
-        })
-    return rows
-
-
-def _mark_best_and_ties(results: list[dict]) -> None:
-    """Per dataset: the best mean score, and the models whose fold interval overlaps the best's.
-
-    With one fold there is no interval, so only an equal score ties.
-    """
-    by_dataset = defaultdict(list)
-    for row in results:
-        if row["score"] is not None:
-            by_dataset[row["dataset"]].append(row)
-    for row in results:
-        row["best"], row["tie_with_best"] = False, False
-    for rows in by_dataset.values():
-        top = max(rows, key=lambda r: r["score"])
-        for row in rows:
-            row["best"] = row["score"] == top["score"]
-            overlap = row["ci_high"] >= top["ci_low"] and top["ci_high"] >= row["ci_low"]
-            row["tie_with_best"] = not row["best"] and overlap
 
 
 def _model_summary(config: dict, results: list[dict]) -> list[dict]:
@@ -151,18 +56,17 @@ def _by_unit(trials: list[dict]) -> dict[str, list[dict]]:
 
 def core_leaderboard(store: Store, run_id: str) -> tuple[dict, list[dict], dict[str, list[dict]]]:
     """The leaderboard's core (results, models, failures, provenance), the units and the trial rows by unit."""
-    runs = {r["run_id"]: r for r in store.runs()}
-    config = runs[run_id]["config"]
+    config = store.run(run_id)["config"]
     units = store.units(run_id)
     trials = store.trials(run_id)
     trials_by_unit = _by_unit(trials)
-    cells = _results(config, units, trials_by_unit)
+    cells = per_dataset.results(config, units, trials_by_unit)
     # Learning-curve runs hold one cell per training size; the leaderboard reads the largest.
     largest = defaultdict(int)
     for row in cells:
         largest[row["dataset"]] = max(largest[row["dataset"]], row["train_size"] or 0)
     results = [row for row in cells if (row["train_size"] or 0) == largest[row["dataset"]]]
-    _mark_best_and_ties(results)
+    per_dataset.mark_best_and_ties(results)
     sittings = store.sittings(run_id)
     board = {
         "suite": config["suite"],
@@ -187,7 +91,7 @@ def core_leaderboard(store: Store, run_id: str) -> tuple[dict, list[dict], dict[
             status: sum(1 for t in trials if t["status"] == status)
             for status in sorted({t["status"] for t in trials})
         },
-        "timing": _timing(store, run_id, trials, units),
+        "timing": provenance.timing(sittings, trials, units),
         "environment": sittings[-1]["environment"] if sittings else {},
         "sittings": len(sittings),
     }
@@ -219,3 +123,102 @@ def build_leaderboard(store: Store, run_id: str, claims: list[dict] | None = Non
     board["claims"] = claims_module.evaluate_claims(board, *rows, claims=claims)
     board["diagnostics"] = diagnostics.diagnostics(board, *rows)
     return board
+
+
+def overview(board: dict) -> list:
+    """The paragraphs above the sections: what was run, how a score is read, and whether results are partial."""
+    p = board["provenance"]
+    blocks = [("p", f"Suite `{board['suite']}` (run `{board['run_id']}`): {len(board['datasets'])} datasets, "
+                    f"{len(board['models'])} models, budget {budget_text(board)}, {board['folds']} outer fold(s), "
+                    f"seed {board['seed']}, sampler {board['sampler']}, training rows capped at "
+                    f"{board['max_train'] or 'no cap'}, device {board['device']}."),
+              ("p", "Each score is the test score of the trial with the best validation score (selection never "
+                    "sees test), averaged over folds. The normalised score puts the best model on each dataset "
+                    "at 1 and the constant predictor (majority class, or the train mean) at 0 (Grinsztajn et al. "
+                    "2022), clipping below 0.")]
+    units = p["units"]
+    if not p["complete"]:
+        blocks.append(("p", f"**Partial results**: {units['done']} of {units['expected']} expected units finished; "
+                            f"{units['failed']} failed and {units['missing']} are missing (see Provenance). "
+                            "Missing and failed units are left out, never imputed; every mean below says over "
+                            "which datasets it is taken."))
+    return blocks
+
+
+def elo_text(model: dict) -> str:
+    """Elo [low, high], or an em dash for a model with no rating."""
+    if model.get("elo") is None:
+        return "—"
+    return f"{model['elo']:.0f} [{model['elo_low']:.0f}, {model['elo_high']:.0f}]"
+
+
+def _n_datasets(board: dict) -> int:
+    return len({r["dataset"] for r in board["results"] if r["score"] is not None})
+
+
+def render(board: dict) -> list:
+    """Section 1: mean normalised score, mean rank, wins and Elo per model, and which datasets each is scored on."""
+    n_all = _n_datasets(board)
+    rows = []
+    for m in board["models"]:
+        rows.append([m["name"], m["family"], fmt(m["mean_normalized_score"], 3), fmt(m["mean_rank"], 2),
+                     str(m["wins"]), elo_text(m), f"{m['n_datasets']} of {n_all}"])
+    blocks = [("table", ["model", "family", "mean normalised score", "mean rank", "wins", "Elo [95% CI]", "datasets"],
+               rows, "llrrrrr")]
+    notes = []
+    coverage = board["provenance"]["coverage"]
+    for m in board["models"]:
+        c = coverage[m["name"]]
+        if m["n_datasets"] < n_all:
+            parts = []
+            if c["not_applicable"]:
+                parts.append(f"not applicable to {len(c['not_applicable'])}")
+            if c["failed"]:
+                parts.append(f"failed on {', '.join(c['failed'])}")
+            if c["missing"]:
+                parts.append(f"not yet run on {', '.join(c['missing'])}")
+            notes.append(f"`{m['name']}` is scored on {m['n_datasets']} of {n_all} datasets ({'; '.join(parts)}): "
+                         "its mean score and rank are over those datasets only, so compare it with the others "
+                         "through the Elo rating (pairwise, on shared datasets) or the per-dataset table.")
+    if notes:
+        blocks.append(("list", notes))
+    blocks += [
+        ("p", "Mean rank: rank among the models scored on each dataset (1 = best, ties share the mean rank). "
+              "Wins: datasets where the model has the best mean score. " + board["rating_method"]),
+        ("figure", "ratings"),
+    ]
+    return blocks
+
+
+def draw(board: dict):
+    """Elo with its bootstrap interval per model, and the mean normalised score beside it."""
+    from matplotlib.patches import Patch
+
+    from bench.report.figures import FAMILY_COLORS, family_color, plt
+
+    models = [m for m in board["models"] if m.get("elo") is not None]
+    if not models:
+        return None
+    models = sorted(models, key=lambda m: m["elo"])
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 0.45 * len(models) + 1.2), sharey=True)
+    y = np.arange(len(models))
+    for i, m in enumerate(models):
+        left.errorbar(m["elo"], i, xerr=[[m["elo"] - m["elo_low"]], [m["elo_high"] - m["elo"]]], fmt="o",
+                      color=family_color(m["family"]), capsize=3)
+        right.barh(i, m["mean_normalized_score"] or 0, color=family_color(m["family"]), alpha=0.8)
+        right.text((m["mean_normalized_score"] or 0) + 0.01, i, f"{m['n_datasets']} ds", va="center", fontsize=7)
+    left.axvline(1000, color="#999", lw=0.8, ls="--")
+    left.set_yticks(y, [m["name"] for m in models])
+    left.set_xlabel("Elo (95% bootstrap interval over datasets)")
+    right.set_xlabel("mean normalised score (over the model's datasets)")
+    right.set_xlim(0, 1.15)
+    right.legend(handles=[Patch(color=c, label=f) for f, c in FAMILY_COLORS.items()], loc="lower right",
+                 frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+FIGURES = {
+    "ratings": (draw, "Elo rating per model with its 95% bootstrap interval over datasets, and the mean "
+                      "normalised score with the number of datasets behind it."),
+}

@@ -14,8 +14,10 @@ from collections import defaultdict
 import numpy as np
 
 from bench.report.families import FAMILIES, outcome, representatives
+from bench.report.formatting import fmt
 
 METHOD = __doc__.split("\n\n", 1)[1].replace("\n", " ").strip()
+MAX_PANELS = 24  # the aggregate and the first 23 datasets
 
 
 def crossing(sizes: list[int], differences: list[float]) -> tuple[int | None, str]:
@@ -97,3 +99,64 @@ def learning_curves(board: dict) -> dict:
         "deep_vs_tree_by_size": [{"train_size": s, "deep_wins": duel[s]["win"], "ties": duel[s]["tie"],
                                   "tree_wins": duel[s]["loss"]} for s in sizes if s in duel],
     }
+
+
+def render(board: dict) -> list:
+    """Section 5: where deep starts to stay ahead per dataset, wins by size, family means by size."""
+    lc = board["learning_curves"]
+    if not lc.get("available"):
+        return [("p", "Not available: " + lc["note"] + ".")]
+    rows = [[d, e["modality"], fmt(e["crossing"]), e["crossing_note"]] for d, e in lc["datasets"].items()]
+    blocks = [("table", ["dataset", "modality", "deep ahead from (rows)", "reading"], rows, "llrl")]
+    if lc["deep_vs_tree_by_size"]:
+        blocks.append(("table", ["training rows", "deep wins", "ties", "tree wins"],
+                       [[str(r["train_size"]), str(r["deep_wins"]), str(r["ties"]), str(r["tree_wins"])]
+                        for r in lc["deep_vs_tree_by_size"]], "rrrr"))
+    family_rows = [[f, ", ".join(f"{s}: {v:.3f} (n={n})" for s, v, n in zip(d["sizes"], d["mean_normalized"],
+                                                                         d["n_datasets"]))]
+                   for f, d in lc["families"].items()]
+    if family_rows:
+        blocks.append(("table", ["family", "mean normalised score by training rows"], family_rows, "ll"))
+    blocks += [("p", lc["method"]), ("figure", "learning_curves")]
+    return blocks
+
+
+def draw(board: dict):
+    """Score against training-set size: normalised per family over datasets, then per dataset."""
+    from bench.report.figures import family_color, grid
+
+    curves = board["learning_curves"]
+    if not curves.get("available"):
+        return None
+    datasets = list(curves["datasets"])[: MAX_PANELS - 1]
+    fig, axes = grid(1 + len(datasets), 4)
+    ax = axes[0]
+    for family, data in curves["families"].items():
+        ax.plot(data["sizes"], data["mean_normalized"], marker="o", color=family_color(family), label=family)
+        for x, y, n in zip(data["sizes"], data["mean_normalized"], data["n_datasets"]):
+            ax.annotate(str(n), (x, y), textcoords="offset points", xytext=(0, 4), fontsize=6, ha="center",
+                        color=family_color(family))
+    ax.set_xscale("log")
+    ax.set_title("all datasets (n per point)")
+    ax.set_ylabel("mean normalised score")
+    ax.legend(frameon=False)
+    for ax, dataset in zip(axes[1:], datasets):
+        entry = curves["datasets"][dataset]
+        for model, data in entry["models"].items():
+            ax.plot(data["sizes"], data["scores"], marker=".", color=family_color(data["family"]), alpha=0.9,
+                    label=model)
+        if entry["crossing"]:
+            ax.axvline(entry["crossing"], color="#999", ls="--", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_title(f"{dataset} ({entry['modality']})")
+        ax.legend(frameon=False, fontsize=6)
+    for ax in axes:
+        ax.set_xlabel("training rows (log)")
+    fig.tight_layout()
+    return fig
+
+
+FIGURES = {
+    "learning_curves": (draw, "Score against training-set size; dashed line: where deep starts to stay ahead of "
+                              "trees."),
+}

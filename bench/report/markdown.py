@@ -1,7 +1,8 @@
 """leaderboard.md: the report's sections as Markdown, figures referenced beside it."""
 from __future__ import annotations
 
-from bench.report.sections import build_sections, overview
+from bench.report.leaderboard import overview
+from bench.report.sections import build_sections
 
 
 def _cell(text: str) -> str:

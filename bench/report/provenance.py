@@ -1,4 +1,4 @@
-"""Provenance: what was run, on what, when, and which units are missing or failed.
+"""Provenance: what was run, on what, when, for how long, and which units are missing or failed.
 
 A unit is expected for every (dataset, model, fold, training size) the run asked for where
 the model applies to the dataset. Whether a model applies comes from the run's `model_info`
@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
+from bench.report.formatting import budget_text, fmt
 from bench.store import Store
 
 
@@ -23,15 +24,28 @@ def planned_parts(store: Store, run_id: str, config: dict, units: list[dict]) ->
     """Per dataset, the (fold, training size) parts the run planned: those it saved splits for (a store
     rebuilt from an export has none) or ran a unit on; for a dataset with neither, every fold at every
     training size the run asked for."""
-    rows = store.db.execute("SELECT dataset, fold, train_size FROM splits WHERE run_id = ?", (run_id,)).fetchall()
     parts = defaultdict(set)
-    for row in rows:
+    for row in store.split_parts(run_id):
         parts[row["dataset"]].add((row["fold"], row["train_size"]))
     for unit in units:
         parts[unit["dataset"]].add((unit["fold"], unit["train_size"]))
     sizes = config.get("train_sizes") or [0]
     return {dataset: sorted(parts[dataset], key=lambda p: (p[1], p[0])) if parts.get(dataset) else
             [(fold, size) for size in sizes for fold in range(config["folds"])] for dataset in config["datasets"]}
+
+
+def _sitting_spans(sittings: list[dict], units: list[dict]) -> list[tuple[float, int]]:
+    """(seconds, workers) per sitting. A sitting that was killed has no finish time: it ends at the
+    last unit it recorded (the work after that was lost and redone)."""
+    spans = []
+    for i, sitting in enumerate(sittings):
+        end = sitting["finished"]
+        if end is None:
+            until = sittings[i + 1]["started"] if i + 1 < len(sittings) else float("inf")
+            recorded = [u["finished"] for u in units if u.get("finished") and sitting["started"] <= u["finished"] < until]
+            end = max(recorded, default=sitting["started"])
+        spans.append((end - sitting["started"], max(1, sitting["workers"])))
+    return spans
 
 
 def applicable(config: dict, units: list[dict]) -> tuple[dict[tuple[str, str], bool], str]:
@@ -73,6 +87,21 @@ def coverage(config: dict, units: list[dict], results: list[dict], expected: dic
                 entry["not_applicable"].append(dataset)
         out[model] = entry
     return out
+
+
+def timing(sittings: list[dict], trials: list[dict], units: list[dict]) -> dict:
+    """Wall time over sittings against the model time the trials report.
+
+    Overhead is measured in worker-seconds: wall time times the number of
+    workers, minus the seconds spent in fit and predict, over the former.
+    """
+    spans = _sitting_spans(sittings, units)
+    wall_s = sum(seconds for seconds, _ in spans)
+    worker_s = sum(seconds * workers for seconds, workers in spans)
+    model_s = sum((t["fit_s"] or 0.0) + (t["predict_s"] or 0.0) for t in trials)
+    overhead = (worker_s - model_s) / worker_s if worker_s > 0 else None
+    return {"wall_s": round(wall_s, 3), "model_s": round(model_s, 3),
+            "overhead_fraction": None if overhead is None else round(overhead, 4)}
 
 
 def provenance(store: Store, run_id: str, config: dict, units: list[dict], sittings: list[dict],
@@ -129,3 +158,46 @@ def provenance(store: Store, run_id: str, config: dict, units: list[dict], sitti
                        "over the folds that finished, and every comparison between models or families uses only "
                        "the datasets both sides were scored on"),
     }
+
+
+def render(board: dict) -> list:
+    """Section 11: what was run, on what and when; failed and missing units; dataset notes."""
+    p = board["provenance"]
+    clock = board["timing"]
+    hw = p["hardware"]
+    overhead = clock["overhead_fraction"]
+    u = p["units"]
+    items = [
+        f"suite `{p['suite']}`, run `{p['run_id']}`; budget {budget_text(board)}; {p['folds']} outer fold(s); "
+        f"seed {p['seed']} (per unit: a hash of seed, dataset, model and fold; per trial: that plus the trial "
+        f"number); sampler {p['sampler']}; training rows capped at {p['max_train'] or 'no cap'}"
+        + (f"; training sizes {p['train_sizes']}" if p["train_sizes"] else "") + f"; device {p['device']}",
+        f"git revision {p['git_revision']}; Python {p['python']}; {hw['cpu']}, {hw['cores']} cores, "
+        f"{hw['threads_per_unit']} thread(s) per unit" + (f"; GPU {hw['cuda_device']}" if hw.get("cuda_device") else "")
+        + f"; {hw['platform']}",
+        "packages: " + ", ".join(f"{k} {v}" for k, v in sorted(p["packages"].items())),
+        f"wall time {clock['wall_s']:.1f} s over {len(p['sittings'])} sitting(s); "
+        f"model time {clock['model_s']:.1f} s; "
+        f"harness overhead {fmt(None if overhead is None else 100 * overhead, 1)}% of worker time",
+        "sittings: " + "; ".join(f"{s['started']} to {s['finished'] or 'unfinished'} ({s['workers']} worker(s))"
+                                 for s in p["sittings"]),
+        f"units: {u['expected']} expected, {u['recorded']} recorded, {u['done']} done, {u['failed']} failed, "
+        f"{u['missing']} missing; applicability {p['applicability']}",
+        "trials: " + ", ".join(f"{n} {s}" for s, n in board["trial_counts"].items()),
+        f"imputation: {p['imputation']}",
+    ]
+    blocks = [("list", items)]
+    if board["failures"]:
+        blocks += [("h", "Failures"), ("p", "Failed or timed-out units: left out, never scored."),
+                   ("table", ["dataset", "model", "fold", "training rows", "status", "error"],
+                    [[f["dataset"], f["model"], str(f["fold"]), fmt(f["train_size"]), f["status"], f["error"] or ""]
+                     for f in board["failures"]], "llrrll")]
+    if p["missing_units"]:
+        blocks += [("h", "Missing units"), ("p", "Expected by the run, not in the store."),
+                   ("table", ["dataset", "model", "fold", "training rows"],
+                    [[m["dataset"], m["model"], str(m["fold"]), fmt(m["train_size"])] for m in p["missing_units"]],
+                    "llrr")]
+    notes = [f"{d}: {'; '.join(info['notes'])}" for d, info in sorted(board["datasets"].items()) if info.get("notes")]
+    if notes:
+        blocks += [("p", "Dataset notes (hygiene):"), ("list", notes)]
+    return blocks

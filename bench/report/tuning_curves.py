@@ -132,3 +132,69 @@ def tuning_curves(board: dict, units: list[dict], trials_by_unit: dict[str, list
                 entry["families"][name] = {"members": sorted({k[1] for k in mine}), **curve}
         panels_out[panel] = entry
     return {"method": METHOD, "n_boot": N_BOOT, "panels": panels_out}
+
+
+def _at(curve: dict, index: int):
+    value = curve["mean"][index]
+    if value is None:
+        return "—"
+    return f"{value:.3f} [{curve['low'][index]:.3f}, {curve['high'][index]:.3f}]"
+
+
+def render(board: dict) -> list:
+    """Section 4: first and last point of each family's tuning curve per panel."""
+    tc = board["tuning_curves"]
+    rows = []
+    for panel, entry in tc["panels"].items():
+        for name, curve in entry["families"].items():
+            rows.append([panel, name, ", ".join(curve["members"]), str(curve["n_datasets"]),
+                         _at(curve["trials"], 0), _at(curve["trials"], -1), f"{entry['seconds_x'][-1]:.1f}"])
+    if not rows:
+        return [("p", "No scored trials: no tuning curves.")]
+    return [("table", ["panel", "family", "members", "datasets", "default (trial 1)", "after all trials",
+                       "seconds axis ends at"], rows, "lllrrrr"),
+            ("p", tc["method"] + f" {tc['n_boot']} trial orders per unit; a family is, on each dataset, its member "
+                  "with the best final validation score. Curves per model are in leaderboard.json."),
+            ("figure", "tuning_curves")]
+
+
+def draw(board: dict):
+    """Best-so-far normalised test score (chosen by validation) against trials and seconds, per family."""
+    from matplotlib.ticker import MaxNLocator
+
+    from bench.report.figures import family_color, plt
+
+    panels = board["tuning_curves"]["panels"]
+    if not panels:
+        return None
+    names = list(panels)
+    fig, axes = plt.subplots(2, len(names), figsize=(3.3 * len(names), 5.2), squeeze=False)
+    for j, name in enumerate(names):
+        panel = panels[name]
+        for row, (key, x) in enumerate((("trials", panel["trials_x"]), ("seconds", panel["seconds_x"]))):
+            ax = axes[row][j]
+            for family, curve in panel["families"].items():
+                data = curve[key]
+                mean = np.array([np.nan if v is None else v for v in data["mean"]])
+                low = np.array([np.nan if v is None else v for v in data["low"]])
+                high = np.array([np.nan if v is None else v for v in data["high"]])
+                ax.plot(x, mean, color=family_color(family), label=f"{family} ({curve['n_datasets']} ds)",
+                        marker="o" if key == "trials" and len(x) < 12 else None, ms=3)
+                ax.fill_between(x, low, high, color=family_color(family), alpha=0.2, lw=0)
+            if key == "seconds":
+                ax.set_xscale("log")
+            else:
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.set_xlabel("trials" if key == "trials" else "seconds of fit + predict (log)")
+            if j == 0:
+                ax.set_ylabel("normalised test score")
+            ax.set_title(f"{name}: vs {key}")
+            ax.legend(frameon=False, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+FIGURES = {
+    "tuning_curves": (draw, "Best-so-far normalised test score, chosen by validation, against trials and seconds; "
+                            "bands: 2.5-97.5% over random trial orders."),
+}

@@ -17,6 +17,7 @@ from scipy import stats as sps
 
 from bench import stats
 from bench.report.families import outcome, representatives
+from bench.report.formatting import fmt, fmt_p
 
 METHOD = __doc__.split("\n\n", 1)[1].replace("\n", " ").strip()
 SIZE_BINS = ((0, 1_000, "under 1,000"), (1_000, 10_000, "1,000-10,000"), (10_000, math.inf, "10,000 or more"))
@@ -31,6 +32,7 @@ METAFEATURES = {
 }
 MIN_CORRELATION_N = 5
 MIN_PREDICTOR_N = 6
+MODALITY_MARKERS = {"tabular": "o", "image": "s", "sequence": "^"}
 
 
 def features(info: dict, n_train: int | None) -> dict[str, float | None]:
@@ -115,12 +117,6 @@ def fit_predictor(rows: list[dict]):
     return DecisionTreeClassifier(max_depth=2, random_state=0).fit(X, y), medians
 
 
-def predict(model, medians: dict[str, float], info: dict, n_train: int | None) -> bool:
-    """The fitted tree's answer for a new dataset (e.g. for `bench advise`)."""
-    X, _ = _matrix([{"features": features(info, n_train)}], medians)
-    return bool(model.predict(X)[0])
-
-
 def predictor(rows: list[dict]) -> dict:
     from sklearn.tree import export_text
 
@@ -185,3 +181,70 @@ def where_deep_wins(board: dict) -> dict:
         "by_metafeature": correlations(rows),
         "predictor": predictor(rows),
     }
+
+
+def _group_row(label: str, g: dict) -> list:
+    if not g.get("n"):
+        return [label, "0", "—", "—", "—", "—"]
+    return [label, str(g["n"]), f"{g['deep_wins']} / {g['ties']} / {g['tree_wins']}", str(g["deep_ahead"]),
+            fmt(g["mean_gap"], 3), fmt(g["median_gap"], 3)]
+
+
+def render(board: dict) -> list:
+    """Section 7: the deep-vs-tree gap by modality, size and meta-feature, the predictor, the gap per dataset."""
+    w = board["where_deep_wins"]
+    if not w["datasets"]:
+        return [("p", "No dataset has both a deep and a tree model scored.")]
+    headers = ["group", "datasets", "deep win / tie / tree win", "deep ahead on mean", "mean gap", "median gap"]
+    blocks = [("p", w["method"]),
+              ("table", headers, [_group_row(m, g) for m, g in w["by_modality"].items()], "lrrrrr"),
+              ("table", ["training rows"] + headers[1:], [_group_row(g["bin"], g) for g in w["by_size"]], "lrrrrr")]
+    meta_rows = [[e["label"], str(e["n"]), fmt(e["spearman_rho"], 3), fmt_p(e["p_value"]), fmt_p(e["p_holm"]),
+                  e.get("note", "")] for e in w["by_metafeature"].values()]
+    blocks.append(("table", ["meta-feature", "datasets", "Spearman rho with the gap", "p", "Holm p", "note"],
+                   meta_rows, "lrrrrl"))
+    pred = w["predictor"]
+    blocks.append(("p", f"**When does the best deep model beat the best tree?** A {pred['kind']} over "
+                        f"{', '.join(pred['features'])} on {pred['n']} datasets (deep ahead on {pred['deep_ahead']}): "
+                        f"{pred['verdict']}."))
+    if pred["rules"]:
+        blocks.append(("code", pred["rules"].rstrip() + "\n(class 1 = deep ahead)"))
+    gap_rows = [[r["dataset"], r["modality"], fmt(r["n_train"]), f"{r['deep_model']} {fmt(r['deep_score'])}",
+                 f"{r['tree_model']} {fmt(r['tree_score'])}", fmt(r["gap"], 3), r["outcome"]] for r in w["datasets"]]
+    blocks += [("table", ["dataset", "modality", "train rows", "best deep", "best tree", "gap", "deep"], gap_rows,
+                "llrrrrl"),
+               ("figure", "deep_vs_tree")]
+    return blocks
+
+
+def draw(board: dict):
+    """The deep-minus-tree gap in normalised score against meta-features, by modality."""
+    from bench.report.figures import grid
+
+    rows = board["where_deep_wins"]["datasets"]
+    if not rows:
+        return None
+    features = ("log10_n_train", "categorical_share", "uninformative_share", "skewness_mean_abs")
+    labels = board["where_deep_wins"]["by_metafeature"]
+    fig, axes = grid(len(features), 4, 3.0, 2.7)
+    for ax, feature in zip(axes, features):
+        for modality, marker in MODALITY_MARKERS.items():
+            points = [(r["features"][feature], r["gap"]) for r in rows
+                      if r["modality"] == modality and r["features"][feature] is not None]
+            if points:
+                ax.scatter(*zip(*points), marker=marker, s=22, alpha=0.8, label=modality)
+        ax.axhline(0, color="#999", lw=0.8)
+        entry = labels[feature]
+        rho = ("" if entry["spearman_rho"] is None else
+               f"\nSpearman rho {entry['spearman_rho']:.2f} (p {entry['p_value']:.2g})")
+        ax.set_title(entry["label"] + rho, fontsize=8)
+        ax.set_ylabel("deep - tree (normalised)")
+    axes[0].legend(frameon=False, fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+FIGURES = {
+    "deep_vs_tree": (draw, "Best deep minus best tree model (normalised score) per dataset against meta-features; "
+                           "above zero, deep learning wins."),
+}
