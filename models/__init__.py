@@ -1,7 +1,9 @@
 """The model zoo: one module per family, each defining ``MODEL = ModelSpec(...)``.
 
-To add a model, drop a module in this folder that defines ``MODEL``; the
-registry finds it by scanning the package. Models kept outside the package are
+To add a model, drop a module in this folder, named after the model, that
+defines ``MODEL``; the registry finds it by scanning the package (modules whose
+name starts with an underscore are skipped: ``_common`` holds what the models
+share, ``_torch`` the nets' training loop). Models kept outside the package are
 found through ``BENCH_MODEL_MODULES``: comma-separated importable module names,
 each defining ``MODEL`` (or ``MODELS``, a list). Nothing else in the harness
 knows a model by name.
@@ -22,14 +24,6 @@ import pkgutil
 from typing import Any
 
 from bench.contract import ModelSpec, parse_variant
-
-
-def with_defaults(model: str, defaults: dict[str, Any], params: dict) -> dict[str, Any]:
-    """`params` over `defaults`; a ValueError naming `model` for a key the defaults do not have."""
-    unknown = sorted(set(params) - set(defaults))
-    if unknown:
-        raise ValueError(f"{model}: unknown parameter(s) {unknown}; valid: {sorted(defaults)}")
-    return {**defaults, **params}
 
 
 def _module_names() -> list[str]:

@@ -22,15 +22,15 @@ as much as the matrix multiplies of a 256-wide layer).
 from __future__ import annotations
 
 import math
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-SCHEDULES = ("constant", "cosine", "linear")
+from ._common import SCHEDULES, FittedModel, TargetScale, deadline_passed, target_scale
+
 EVAL_BATCH = 1024  # rows per forward pass when evaluating; bounded for CNN activations
 
 
@@ -67,21 +67,17 @@ class Dropout(torch.nn.Module):
 
 
 @dataclass
-class NetFitted:
+class NetFitted(FittedModel):
     net: torch.nn.Module
     transform: Callable  # Part -> float32 array shaped for the net; fit on train
     task: str
     device: torch.device
-    y_mean: float
-    y_std: float
-    n_iter: int
-    stopped_by_deadline: bool
-    curves: dict = field(default_factory=dict)
+    target: TargetScale
 
     def predict(self, part) -> np.ndarray:
         out = _forward(self.net, torch.from_numpy(self.transform(part)), self.device).double()
         if self.task == "regression":
-            return (out[:, 0] * self.y_std + self.y_mean).numpy()
+            return self.target.unscale(out[:, 0]).numpy()
         return torch.softmax(out, dim=1).numpy()
 
 
@@ -128,13 +124,11 @@ def fit_net(
 
     # Regression targets are standardised so one learning rate suits every dataset.
     regression = task == "regression"
-    y_mean = float(np.mean(y_train)) if regression else 0.0
-    y_std = float(np.std(y_train)) if regression else 1.0
-    y_std = y_std if y_std > 0 else 1.0
+    target = target_scale(task, y_train)
 
     def targets(y: np.ndarray) -> torch.Tensor:
         if regression:
-            return torch.as_tensor((y - y_mean) / y_std, dtype=torch.float32, device=device)
+            return torch.as_tensor(target.scale(y), dtype=torch.float32, device=device)
         return torch.as_tensor(y, dtype=torch.long, device=device)
 
     X_tr, y_tr = torch.as_tensor(X_train, device=device), targets(y_train)
@@ -156,7 +150,6 @@ def fit_net(
     factor = {
         "constant": None,
         "cosine": lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / total_steps)),
-        "linear": lambda step: 1.0 - min(step, total_steps) / total_steps,
     }[schedule]
 
     best_loss, best_epoch, best_state = math.inf, 0, None
@@ -169,7 +162,7 @@ def fit_net(
         X_epoch, y_epoch = X_tr[order], y_tr[order]  # one gather per epoch; batches are views
         loss_sum = torch.zeros((), device=device)  # summed on the device: no sync per step
         for start, stop in batches:
-            if ctx.deadline is not None and time.monotonic() >= ctx.deadline:
+            if deadline_passed(ctx.deadline):
                 stopped_by_deadline = True
                 break
             xb, yb = X_epoch[start:stop], y_epoch[start:stop]
@@ -212,7 +205,8 @@ def fit_net(
         net.load_state_dict(best_state)
     net.eval()
     n_iter = len(curves["train_loss"])
-    return NetFitted(net, transform, task, device, y_mean, y_std, n_iter, stopped_by_deadline, curves)
+    return NetFitted(net, transform, task, device, target, n_iter=n_iter, stopped_by_deadline=stopped_by_deadline,
+                     curves=curves)
 
 
 def _adamw(net: torch.nn.Module, lr: float, weight_decay: float, device: torch.device) -> torch.optim.Optimizer:

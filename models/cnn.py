@@ -34,7 +34,7 @@ import numpy as np
 
 from bench.contract import DataInfo, FitContext, ModelSpec, Part
 
-from . import with_defaults
+from ._common import EVERY_TASK, check_int, check_nonnegative, check_rate, untuned, with_defaults
 
 
 class CNNParams(TypedDict):
@@ -77,8 +77,7 @@ def space(trial) -> CNNParams:
         "batch_size": trial.suggest_categorical("batch_size", (64, 128, 256)),
         "augment": trial.suggest_categorical("augment", (True, False)),
         "mixup": trial.suggest_categorical("mixup", (0.0, 0.2, 0.4)),
-        "max_epochs": DEFAULTS["max_epochs"],
-        "patience": DEFAULTS["patience"],
+        **untuned(DEFAULTS, "max_epochs", "patience"),
     }
 
 
@@ -166,14 +165,11 @@ def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext)
 def _check_params(params: dict) -> dict:
     p = with_defaults("cnn", DEFAULTS, params)
     for name in ("channels", "n_blocks", "kernel_size", "batch_size", "max_epochs", "patience"):
-        if int(p[name]) < 1:
-            raise ValueError(f"cnn: {name} must be >= 1, got {p[name]}")
+        check_int("cnn", p, name, 1)
     if p["kernel_size"] % 2 == 0:
         raise ValueError(f"cnn: kernel_size must be odd (same padding), got {p['kernel_size']}")
-    if not 0.0 <= p["dropout"] < 1.0:
-        raise ValueError(f"cnn: dropout must be in [0, 1), got {p['dropout']}")
-    if not p["mixup"] >= 0.0:
-        raise ValueError(f"cnn: mixup must be >= 0 (0 = off), got {p['mixup']}")
+    check_rate("cnn", p, "dropout")
+    check_nonnegative("cnn", p, "mixup")  # 0 = off
     return p
 
 
@@ -191,7 +187,7 @@ def _check_shape(info: DataInfo, train: Part) -> tuple[int, ...]:
 MODEL = ModelSpec(
     name="cnn",
     family="deep",
-    tasks=frozenset({"binary", "multiclass", "regression"}),
+    tasks=EVERY_TASK,
     modalities=frozenset({"image", "sequence"}),
     defaults=DEFAULTS,
     space=space,

@@ -26,15 +26,14 @@ be cut short. (Each chunk re-bins the data, hence not chunks of one.)
 """
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import TypedDict
 
 import numpy as np
 
 from bench.contract import DataInfo, FitContext, ModelSpec, Part
 
-from . import with_defaults
+from ._common import (EVERY_MODALITY, EVERY_TASK, EstimatorFitted, categorical_columns, check_int, check_positive,
+                      grow_to_deadline, matrix, untuned, with_defaults)
 
 FIRST_CHUNK, MAX_CHUNK = 10, 100  # iterations between deadline checks
 MAX_BINS = 255  # sklearn's limit, also on the number of categories
@@ -67,41 +66,19 @@ def space(trial) -> HGBParams:
         "max_leaf_nodes": trial.suggest_int("max_leaf_nodes", 21, 41),
         "max_depth": trial.suggest_categorical("max_depth", (None, 2, 3, 4)),
         "min_samples_leaf": trial.suggest_int("min_samples_leaf", 16, 24),
-        "l2_regularization": DEFAULTS["l2_regularization"],
-        "max_iter": DEFAULTS["max_iter"],
-        "n_iter_no_change": DEFAULTS["n_iter_no_change"],
+        **untuned(DEFAULTS, "l2_regularization", "max_iter", "n_iter_no_change"),
     }
 
 
-@dataclass
-class HGBFitted:
-    estimator: Any
-    ordinal_only: np.ndarray  # categorical columns passed as numbers
-    task: str
-    n_classes: int
-    n_iter: int
-    stopped_by_deadline: bool
-    curves: dict = field(default_factory=dict)
-
-    def predict(self, part: Part) -> np.ndarray:
-        X = _matrix(part)
-        if self.task == "regression":
-            return self.estimator.predict(X).astype(np.float64)
-        proba = np.zeros((len(X), self.n_classes))
-        proba[:, self.estimator.classes_] = self.estimator.predict_proba(X)
-        return proba
-
-
-def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext) -> HGBFitted:
+def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext) -> EstimatorFitted:
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
     from threadpoolctl import threadpool_limits
 
     p = _check_params(params)
-    X, X_valid = _matrix(train), _matrix(valid)
-    n_num = train.X_num.shape[1]
+    X, X_valid = matrix(train), matrix(valid)
     # Codes beyond sklearn's bins go in as ordinal numbers; the rest as categories.
-    too_many = np.array([np.nanmax(X[:, n_num + i], initial=0) >= MAX_BINS - 1 for i in range(train.X_cat.shape[1])], bool)
-    categorical = np.r_[np.zeros(n_num, bool), ~too_many]
+    too_many = np.nanmax(X[:, categorical_columns(train)], axis=0, initial=0) >= MAX_BINS - 1
+    categorical = np.r_[np.zeros(train.X_num.shape[1], bool), ~too_many]
     Estimator = HistGradientBoostingRegressor if info.task == "regression" else HistGradientBoostingClassifier
     estimator = Estimator(
         learning_rate=p["learning_rate"],
@@ -117,51 +94,32 @@ def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext)
         warm_start=True,
         random_state=ctx.seed,
     )
-    stopped_by_deadline, chunk, start = False, FIRST_CHUNK, time.monotonic()
+
+    def fit_to(max_iter: int) -> int:
+        estimator.max_iter = max_iter
+        return estimator.fit(X, train.y, X_val=X_valid, y_val=valid.y).n_iter_  # fewer: early stopping ended it
+
     with threadpool_limits(ctx.threads, user_api="openmp"):
-        while estimator.max_iter < p["max_iter"]:
-            estimator.max_iter = min(estimator.max_iter + chunk, int(p["max_iter"]))
-            estimator.fit(X, train.y, X_val=X_valid, y_val=valid.y)
-            if estimator.n_iter_ < estimator.max_iter:  # early stopping ended it
-                break
-            if ctx.deadline is not None:
-                now = time.monotonic()
-                if now >= ctx.deadline and estimator.max_iter < p["max_iter"]:
-                    stopped_by_deadline = True
-                    break
-                pace = (now - start) / estimator.n_iter_  # seconds per iteration so far
-                chunk = max(1, min(2 * chunk, MAX_CHUNK, int((ctx.deadline - now) / max(pace, 1e-9))))
-            else:
-                chunk = min(2 * chunk, MAX_CHUNK)
-    return HGBFitted(estimator, too_many, info.task, info.n_classes, int(estimator.n_iter_), stopped_by_deadline)
-
-
-def _matrix(part: Part) -> np.ndarray:
-    """Numeric columns, then categorical codes as floats with -1 turned into NaN (missing)."""
-    codes = part.X_cat.astype(np.float64)
-    codes[codes < 0] = np.nan
-    return np.hstack([part.X_num.astype(np.float64), codes])
+        stopped = grow_to_deadline(fit_to, int(p["max_iter"]), ctx.deadline, FIRST_CHUNK, MAX_CHUNK)
+    return EstimatorFitted(estimator, matrix, info.task, info.n_classes,
+                           n_iter=int(estimator.n_iter_), stopped_by_deadline=stopped)
 
 
 def _check_params(params: dict) -> dict:
     p = with_defaults("hgb", DEFAULTS, params)
-    if not p["learning_rate"] > 0:
-        raise ValueError(f"hgb: learning_rate must be > 0, got {p['learning_rate']}")
-    if int(p["max_leaf_nodes"]) < 2:
-        raise ValueError(f"hgb: max_leaf_nodes must be >= 2, got {p['max_leaf_nodes']}")
-    if p["max_depth"] is not None and int(p["max_depth"]) < 1:
-        raise ValueError(f"hgb: max_depth must be None or >= 1, got {p['max_depth']}")
+    check_positive("hgb", p, "learning_rate")
+    check_int("hgb", p, "max_leaf_nodes", 2)
+    check_int("hgb", p, "max_depth", 1, optional=True)
     for name in ("min_samples_leaf", "max_iter", "n_iter_no_change"):
-        if int(p[name]) < 1:
-            raise ValueError(f"hgb: {name} must be >= 1, got {p[name]}")
+        check_int("hgb", p, name, 1)
     return p
 
 
 MODEL = ModelSpec(
     name="hgb",
     family="tree",
-    tasks=frozenset({"binary", "multiclass", "regression"}),
-    modalities=frozenset({"tabular", "image", "sequence"}),
+    tasks=EVERY_TASK,
+    modalities=EVERY_MODALITY,
     defaults=DEFAULTS,
     space=space,
     fit=fit,

@@ -18,14 +18,14 @@ deadline is not checked. k is capped at the number of training rows.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal, TypedDict
+from dataclasses import dataclass
+from typing import Literal, TypedDict
 
 import numpy as np
 
 from bench.contract import DataInfo, FitContext, ModelSpec, Part
 
-from . import with_defaults
+from ._common import EVERY_MODALITY, EVERY_TASK, EstimatorFitted, check_choice, check_int, with_defaults
 
 
 class KNNParams(TypedDict):
@@ -46,26 +46,14 @@ def space(trial) -> KNNParams:
 
 
 @dataclass
-class KNNFitted:
-    encoder: Any
-    estimator: Any
-    task: str
-    n_classes: int
-    threads: int
-    n_iter: int = 1
-    stopped_by_deadline: bool = False
-    curves: dict = field(default_factory=dict)
+class KNNFitted(EstimatorFitted):
+    threads: int = 1
 
     def predict(self, part: Part) -> np.ndarray:
         from threadpoolctl import threadpool_limits
 
-        X = self.encoder.transform(part)
         with threadpool_limits(self.threads):  # the distance matrix is a BLAS call
-            if self.task == "regression":
-                return self.estimator.predict(X).astype(np.float64)
-            proba = np.zeros((len(X), self.n_classes))
-            proba[:, self.estimator.classes_] = self.estimator.predict_proba(X)
-        return proba
+            return super().predict(part)
 
 
 def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext) -> KNNFitted:
@@ -80,25 +68,22 @@ def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext)
     estimator = Estimator(
         n_neighbors=min(int(p["n_neighbors"]), len(X)), weights=p["weights"], p=int(p["p"])
     ).fit(X, train.y)  # no n_jobs: joblib's processes fail inside daemonic workers; BLAS threads do the work
-    return KNNFitted(encoder, estimator, info.task, info.n_classes, ctx.threads)
+    return KNNFitted(estimator, encoder.transform, info.task, info.n_classes, threads=ctx.threads)
 
 
 def _check_params(params: dict) -> dict:
     p = with_defaults("knn", DEFAULTS, params)
-    if int(p["n_neighbors"]) < 1:
-        raise ValueError(f"knn: n_neighbors must be >= 1, got {p['n_neighbors']}")
-    if p["weights"] not in ("uniform", "distance"):
-        raise ValueError(f"knn: weights must be 'uniform' or 'distance', got {p['weights']!r}")
-    if p["p"] not in (1, 2):
-        raise ValueError(f"knn: p must be 1 or 2, got {p['p']!r}")
+    check_int("knn", p, "n_neighbors", 1)
+    check_choice("knn", p, "weights", ("uniform", "distance"))
+    check_choice("knn", p, "p", (1, 2))
     return p
 
 
 MODEL = ModelSpec(
     name="knn",
     family="classical",
-    tasks=frozenset({"binary", "multiclass", "regression"}),
-    modalities=frozenset({"tabular", "image", "sequence"}),
+    tasks=EVERY_TASK,
+    modalities=EVERY_MODALITY,
     defaults=DEFAULTS,
     space=space,
     fit=fit,

@@ -12,14 +12,13 @@ nothing to stop early, and the deadline is not checked (a fit takes seconds).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import TypedDict
 
 import numpy as np
 
 from bench.contract import DataInfo, FitContext, ModelSpec, Part
 
-from . import with_defaults
+from ._common import EVERY_MODALITY, EVERY_TASK, EstimatorFitted, check_int, check_positive, untuned, with_defaults
 
 
 class LinearParams(TypedDict):
@@ -33,28 +32,11 @@ DEFAULTS: LinearParams = {"alpha": 1.0, "max_iter": 1000}
 def space(trial) -> LinearParams:
     return {
         "alpha": trial.suggest_float("alpha", 1e-4, 1e4, log=True),
-        "max_iter": DEFAULTS["max_iter"],
+        **untuned(DEFAULTS, "max_iter"),
     }
 
 
-@dataclass
-class LinearFitted:
-    encoder: Any
-    estimator: Any
-    task: str
-    n_classes: int
-    n_iter: int
-    stopped_by_deadline: bool = False
-    curves: dict = field(default_factory=dict)
-
-    def predict(self, part: Part) -> np.ndarray:
-        X = self.encoder.transform(part)
-        if self.task == "regression":
-            return self.estimator.predict(X).astype(np.float64)
-        return _full_proba(self.estimator, X, self.n_classes)
-
-
-def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext) -> LinearFitted:
+def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext) -> EstimatorFitted:
     from sklearn.linear_model import LogisticRegression, Ridge
 
     from bench.preprocess import FeatureEncoder
@@ -71,28 +53,21 @@ def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext)
             C=1.0 / alpha, solver="lbfgs", max_iter=int(params["max_iter"]), random_state=ctx.seed
         ).fit(X, train.y)
         n_iter = int(np.max(estimator.n_iter_))
-    return LinearFitted(encoder, estimator, info.task, info.n_classes, n_iter)
+    return EstimatorFitted(estimator, encoder.transform, info.task, info.n_classes, n_iter=n_iter)
 
 
 def _check_params(params: dict) -> dict:
     params = with_defaults("linear", DEFAULTS, params)
-    if not params["alpha"] > 0:
-        raise ValueError(f"linear: alpha must be > 0, got {params['alpha']}")
+    check_positive("linear", params, "alpha")
+    check_int("linear", params, "max_iter", 1)
     return params
-
-
-def _full_proba(estimator, X: np.ndarray, n_classes: int) -> np.ndarray:
-    """Probabilities over all ``n_classes``, also when train lacked some class."""
-    proba = np.zeros((len(X), n_classes))
-    proba[:, estimator.classes_] = estimator.predict_proba(X)
-    return proba
 
 
 MODEL = ModelSpec(
     name="linear",
     family="classical",
-    tasks=frozenset({"binary", "multiclass", "regression"}),
-    modalities=frozenset({"tabular", "image", "sequence"}),
+    tasks=EVERY_TASK,
+    modalities=EVERY_MODALITY,
     defaults=DEFAULTS,
     space=space,
     fit=fit,

@@ -5,7 +5,7 @@ imputation, standard or quantile-normal scaling; categoricals one-hot, or
 embedded: one learned vector per kept code, of the size fastai's rule of thumb
 gives, ``min(600, round(1.6 * cardinality ** 0.56))``, concatenated with the
 numeric features); images and sequences come in as flat pixels. Training:
-``_torch.fit_net`` (AdamW, a constant, cosine or linear learning-rate schedule,
+``_torch.fit_net`` (AdamW, a constant or cosine learning-rate schedule,
 optional label smoothing, early stopping on validation loss).
 
 The architecture and the space follow Gorishniy et al. 2021 ("Revisiting deep
@@ -29,27 +29,33 @@ from typing import Literal, TypedDict
 
 from bench.contract import DataInfo, FitContext, ModelSpec, Part
 
-from . import with_defaults
+from ._common import (EVERY_MODALITY, EVERY_TASK, SCHEDULES, check_choice, check_int, check_nonnegative,
+                      check_positive, check_rate, untuned, with_defaults)
 
 NORMS = ("none", "batchnorm", "layernorm")
+SCALINGS = ("standard", "quantile")
 CAT_ENCODINGS = ("one-hot", "embedding")
-SCHEDULES = ("constant", "cosine", "linear")
 
 
-class MLPParams(TypedDict):
-    n_layers: int
-    width: int
-    dropout: float
-    norm: Literal["none", "batchnorm", "layernorm"]
+class TrainingParams(TypedDict):
+    """What ``fit_encoded_net`` reads, for the MLP and the ResNet alike."""
+
     lr: float
     weight_decay: float
     batch_size: int
     scaling: Literal["standard", "quantile"]  # tabular only: pixels get one mean/std
     cat_encoding: Literal["one-hot", "embedding"]  # tabular categoricals only
-    label_smoothing: float  # classification only
-    schedule: Literal["constant", "cosine", "linear"]  # learning rate over max_epochs
+    schedule: Literal["constant", "cosine"]  # learning rate over max_epochs
     max_epochs: int  # not tuned
     patience: int  # epochs without validation improvement before stopping (not tuned)
+
+
+class MLPParams(TrainingParams):
+    n_layers: int
+    width: int
+    dropout: float
+    norm: Literal["none", "batchnorm", "layernorm"]
+    label_smoothing: float  # classification only
 
 
 DEFAULTS: MLPParams = {
@@ -78,12 +84,11 @@ def space(trial) -> MLPParams:
         "lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True),
         "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-3, log=True),
         "batch_size": trial.suggest_categorical("batch_size", (64, 128, 256, 512)),
-        "scaling": trial.suggest_categorical("scaling", ("standard", "quantile")),
+        "scaling": trial.suggest_categorical("scaling", SCALINGS),
         "cat_encoding": trial.suggest_categorical("cat_encoding", CAT_ENCODINGS),
         "label_smoothing": trial.suggest_float("label_smoothing", 0.0, 0.2),
-        "schedule": trial.suggest_categorical("schedule", ("constant", "cosine")),
-        "max_epochs": DEFAULTS["max_epochs"],
-        "patience": DEFAULTS["patience"],
+        "schedule": trial.suggest_categorical("schedule", SCHEDULES),
+        **untuned(DEFAULTS, "max_epochs", "patience"),
     }
 
 
@@ -179,6 +184,17 @@ def fit_encoded_net(p: dict, train: Part, valid: Part, info: DataInfo, ctx: FitC
     )
 
 
+def check_training(model: str, p: dict) -> None:
+    """Check the parameters ``fit_encoded_net`` reads (``TrainingParams``)."""
+    check_positive(model, p, "lr")
+    check_nonnegative(model, p, "weight_decay")
+    for name in ("batch_size", "max_epochs", "patience"):
+        check_int(model, p, name, 1)
+    check_choice(model, p, "scaling", SCALINGS)
+    check_choice(model, p, "cat_encoding", CAT_ENCODINGS)
+    check_choice(model, p, "schedule", SCHEDULES)
+
+
 def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext):
     p = _check_params(params)
     return fit_encoded_net(
@@ -190,30 +206,20 @@ def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext)
 
 def _check_params(params: dict) -> dict:
     p = with_defaults("mlp", DEFAULTS, params)
+    check_training("mlp", p)
     check_choice("mlp", p, "norm", NORMS)
-    check_choice("mlp", p, "cat_encoding", CAT_ENCODINGS)
-    check_choice("mlp", p, "schedule", SCHEDULES)
-    check_choice("mlp", p, "scaling", ("standard", "quantile"))
-    for name in ("n_layers", "width", "batch_size", "max_epochs", "patience"):
-        if int(p[name]) < 1:
-            raise ValueError(f"mlp: {name} must be >= 1, got {p[name]}")
-    if not 0.0 <= p["dropout"] < 1.0:
-        raise ValueError(f"mlp: dropout must be in [0, 1), got {p['dropout']}")
-    if not 0.0 <= p["label_smoothing"] < 1.0:
-        raise ValueError(f"mlp: label_smoothing must be in [0, 1), got {p['label_smoothing']}")
+    for name in ("n_layers", "width"):
+        check_int("mlp", p, name, 1)
+    for name in ("dropout", "label_smoothing"):
+        check_rate("mlp", p, name)
     return p
-
-
-def check_choice(model: str, p: dict, name: str, choices: tuple) -> None:
-    if p[name] not in choices:
-        raise ValueError(f"{model}: {name} must be one of {choices}, got {p[name]!r}")
 
 
 MODEL = ModelSpec(
     name="mlp",
     family="deep",
-    tasks=frozenset({"binary", "multiclass", "regression"}),
-    modalities=frozenset({"tabular", "image", "sequence"}),
+    tasks=EVERY_TASK,
+    modalities=EVERY_MODALITY,
     defaults=DEFAULTS,
     space=space,
     fit=fit,

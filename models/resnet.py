@@ -21,32 +21,24 @@ and batch 256 so that it fits in seconds on CPU; at most 100 epochs, patience 10
 """
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from typing import Literal
 
 from bench.contract import DataInfo, FitContext, ModelSpec, Part
 
-from . import with_defaults
-from .mlp import CAT_ENCODINGS, check_choice, fit_encoded_net
+from ._common import (EVERY_MODALITY, EVERY_TASK, SCHEDULES, check_choice, check_int, check_positive, check_rate,
+                      untuned, with_defaults)
+from .mlp import CAT_ENCODINGS, SCALINGS, TrainingParams, check_training, fit_encoded_net
 
 NORMS = ("batchnorm", "layernorm")
-SCHEDULES = ("constant", "cosine", "linear")
 
 
-class ResNetParams(TypedDict):
+class ResNetParams(TrainingParams):
     n_blocks: int
     d_main: int
     d_hidden_factor: float
     hidden_dropout: float
     residual_dropout: float
     norm: Literal["batchnorm", "layernorm"]
-    lr: float
-    weight_decay: float
-    batch_size: int
-    schedule: Literal["constant", "cosine", "linear"]
-    scaling: Literal["standard", "quantile"]  # tabular only
-    cat_encoding: Literal["one-hot", "embedding"]  # tabular categoricals only
-    max_epochs: int  # not tuned
-    patience: int  # not tuned
 
 
 DEFAULTS: ResNetParams = {
@@ -78,11 +70,10 @@ def space(trial) -> ResNetParams:
         "lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True),
         "weight_decay": trial.suggest_float("weight_decay", 1e-8, 1e-3, log=True),
         "batch_size": trial.suggest_categorical("batch_size", (128, 256, 512)),
-        "schedule": trial.suggest_categorical("schedule", ("constant", "cosine")),
-        "scaling": trial.suggest_categorical("scaling", ("standard", "quantile")),
+        "schedule": trial.suggest_categorical("schedule", SCHEDULES),
+        "scaling": trial.suggest_categorical("scaling", SCALINGS),
         "cat_encoding": trial.suggest_categorical("cat_encoding", CAT_ENCODINGS),
-        "max_epochs": DEFAULTS["max_epochs"],
-        "patience": DEFAULTS["patience"],
+        **untuned(DEFAULTS, "max_epochs", "patience"),
     }
 
 
@@ -126,26 +117,21 @@ def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext)
 
 def _check_params(params: dict) -> dict:
     p = with_defaults("resnet", DEFAULTS, params)
+    check_training("resnet", p)
     check_choice("resnet", p, "norm", NORMS)
-    check_choice("resnet", p, "schedule", SCHEDULES)
-    check_choice("resnet", p, "scaling", ("standard", "quantile"))
-    check_choice("resnet", p, "cat_encoding", CAT_ENCODINGS)
-    for name in ("n_blocks", "d_main", "batch_size", "max_epochs", "patience"):
-        if int(p[name]) < 1:
-            raise ValueError(f"resnet: {name} must be >= 1, got {p[name]}")
-    if not p["d_hidden_factor"] > 0:
-        raise ValueError(f"resnet: d_hidden_factor must be > 0, got {p['d_hidden_factor']}")
+    for name in ("n_blocks", "d_main"):
+        check_int("resnet", p, name, 1)
+    check_positive("resnet", p, "d_hidden_factor")
     for name in ("hidden_dropout", "residual_dropout"):
-        if not 0.0 <= p[name] < 1.0:
-            raise ValueError(f"resnet: {name} must be in [0, 1), got {p[name]}")
+        check_rate("resnet", p, name)
     return p
 
 
 MODEL = ModelSpec(
     name="resnet",
     family="deep",
-    tasks=frozenset({"binary", "multiclass", "regression"}),
-    modalities=frozenset({"tabular", "image", "sequence"}),
+    tasks=EVERY_TASK,
+    modalities=EVERY_MODALITY,
     defaults=DEFAULTS,
     space=space,
     fit=fit,

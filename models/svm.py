@@ -25,14 +25,14 @@ short (libsvm has no callback), so the deadline is not checked.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import TypedDict
 
 import numpy as np
 
 from bench.contract import DataInfo, FitContext, ModelSpec, Part
 
-from . import with_defaults
+from ._common import (EVERY_MODALITY, EVERY_TASK, EstimatorFitted, check_int, check_positive, target_scale, untuned,
+                      with_defaults)
 
 
 class SVMParams(TypedDict):
@@ -48,32 +48,11 @@ def space(trial) -> SVMParams:
     return {
         "C": trial.suggest_float("C", 2.0**-5, 2.0**10, log=True),
         "gamma_scale": trial.suggest_float("gamma_scale", 2.0**-10, 2.0**5, log=True),
-        "max_rows": DEFAULTS["max_rows"],
+        **untuned(DEFAULTS, "max_rows"),
     }
 
 
-@dataclass
-class SVMFitted:
-    encoder: Any
-    estimator: Any
-    task: str
-    n_classes: int
-    y_mean: float
-    y_std: float
-    n_iter: int = 1
-    stopped_by_deadline: bool = False
-    curves: dict = field(default_factory=dict)
-
-    def predict(self, part: Part) -> np.ndarray:
-        X = self.encoder.transform(part)
-        if self.task == "regression":
-            return self.estimator.predict(X).astype(np.float64) * self.y_std + self.y_mean
-        proba = np.zeros((len(X), self.n_classes))
-        proba[:, self.estimator.classes_] = self.estimator.predict_proba(X)
-        return proba
-
-
-def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext) -> SVMFitted:
+def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext) -> EstimatorFitted:
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.svm import SVC, SVR
     from threadpoolctl import threadpool_limits
@@ -90,35 +69,32 @@ def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext)
     X = encoder.fit_transform(train, info)
     variance = float(X.var()) if X.size else 1.0
     gamma = p["gamma_scale"] / (max(X.shape[1], 1) * (variance if variance > 0 else 1.0))
-    y_mean, y_std = 0.0, 1.0
+    target = target_scale(info.task, train.y)
     with threadpool_limits(ctx.threads):
         if info.task == "regression":
-            y_mean, y_std = float(np.mean(train.y)), float(np.std(train.y)) or 1.0
-            estimator = SVR(C=p["C"], gamma=gamma).fit(X, (train.y - y_mean) / y_std)
+            estimator = SVR(C=p["C"], gamma=gamma).fit(X, target.scale(train.y))
         else:
             svc = SVC(C=p["C"], gamma=gamma, random_state=ctx.seed)
             counts = np.bincount(train.y)
             folds = max(2, min(5, int(counts[counts > 0].min())))  # each fold should see every class
             estimator = CalibratedClassifierCV(svc, method="sigmoid", cv=folds, ensemble=False)
             estimator.fit(X, train.y)
-    return SVMFitted(encoder, estimator, info.task, info.n_classes, y_mean, y_std)
+    return EstimatorFitted(estimator, encoder.transform, info.task, info.n_classes, target)
 
 
 def _check_params(params: dict) -> dict:
     p = with_defaults("svm", DEFAULTS, params)
     for name in ("C", "gamma_scale"):
-        if not p[name] > 0:
-            raise ValueError(f"svm: {name} must be > 0, got {p[name]}")
-    if int(p["max_rows"]) < 1:
-        raise ValueError(f"svm: max_rows must be >= 1, got {p['max_rows']}")
+        check_positive("svm", p, name)
+    check_int("svm", p, "max_rows", 1)
     return p
 
 
 MODEL = ModelSpec(
     name="svm",
     family="classical",
-    tasks=frozenset({"binary", "multiclass", "regression"}),
-    modalities=frozenset({"tabular", "image", "sequence"}),
+    tasks=EVERY_TASK,
+    modalities=EVERY_MODALITY,
     defaults=DEFAULTS,
     space=space,
     fit=fit,

@@ -10,6 +10,7 @@ keep the file fast.
 from __future__ import annotations
 
 import functools
+import re
 import subprocess
 import sys
 import time
@@ -256,6 +257,30 @@ def test_unknown_parameter_is_named(name):
     train, valid, _, info = dataset(*first_case(spec))
     with pytest.raises(ValueError, match="learning_speed"):
         spec.fit({**spec.defaults, "learning_speed": 1.0}, train, valid, info, FitContext(seed=0))
+
+
+@pytest.mark.parametrize(
+    "name, key, value, valid",
+    [
+        ("lightgbm", "num_leaves", 1, "an integer in 2..131072"),
+        ("lightgbm", "bagging_fraction", 0.0, "in (0, 1]"),
+        ("lightgbm", "lambda_l2", -1.0, ">= 0"),
+        ("xgboost", "max_depth", 0, "an integer >= 1"),
+        ("catboost", "depth", 2.5, "an integer in 1..16"),
+        ("random_forest", "max_depth", 0, "None or an integer >= 1"),
+        ("hgb", "learning_rate", float("nan"), "> 0"),
+        ("knn", "weights", "gaussian", "one of ('uniform', 'distance')"),
+        ("mlp", "dropout", 1.0, "in [0, 1)"),
+        ("resnet", "schedule", "linear", "one of ('constant', 'cosine')"),
+    ],
+)
+def test_invalid_parameter_names_itself_and_the_valid_range(name, key, value, valid):
+    if name not in MODELS:
+        pytest.skip(f"needs {name}")
+    spec = MODELS[name]
+    train, valid_part, _, info = dataset(*first_case(spec))
+    with pytest.raises(ValueError, match=re.escape(f"{name}: {key} must be {valid}, got {value!r}")):
+        spec.fit({**spec.defaults, key: value}, train, valid_part, info, FitContext(seed=0))
 
 
 @pytest.mark.parametrize("name", [n for n in MODELS if "lr" in MODELS[n].defaults])

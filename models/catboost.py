@@ -24,15 +24,15 @@ one-iteration fit.
 """
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypedDict
 
 import numpy as np
 
 from bench.contract import DataInfo, FitContext, ModelSpec, Part
 
-from . import with_defaults
+from ._common import (EVERY_MODALITY, EVERY_TASK, FittedModel, categorical_columns, check_int, check_nonnegative,
+                      deadline_passed, untuned, with_defaults)
 
 
 class CatBoostParams(TypedDict):
@@ -59,19 +59,14 @@ def space(trial) -> CatBoostParams:
         "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
         "depth": trial.suggest_int("depth", 2, 12, log=True),
         "l2_leaf_reg": trial.suggest_float("l2_leaf_reg", 0.5, 30.0, log=True),
-        "border_count": DEFAULTS["border_count"],
-        "n_estimators": DEFAULTS["n_estimators"],
-        "early_stopping_rounds": DEFAULTS["early_stopping_rounds"],
+        **untuned(DEFAULTS, "border_count", "n_estimators", "early_stopping_rounds"),
     }
 
 
 @dataclass
-class CatBoostFitted:
+class CatBoostFitted(FittedModel):
     model: Any
     task: str
-    n_iter: int
-    stopped_by_deadline: bool
-    curves: dict = field(default_factory=dict)
 
     def predict(self, part: Part) -> np.ndarray:
         X = _frame(part)
@@ -86,7 +81,7 @@ def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext)
     p = _check_params(params)
     gpu = ctx.device == "cuda"
     # No callbacks on GPU: a deadline already passed is all that can be honoured there (one iteration).
-    passed_on_gpu = gpu and ctx.deadline is not None and time.monotonic() >= ctx.deadline
+    passed_on_gpu = gpu and deadline_passed(ctx.deadline)
     iterations = 1 if passed_on_gpu else int(p["n_estimators"])
     common = {
         "iterations": iterations,
@@ -107,7 +102,7 @@ def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext)
         # class_names: probabilities over every class, also when train lacks one
         model = catboost.CatBoostClassifier(loss_function=loss, class_names=list(range(info.n_classes)), **common)
     deadline = _DeadlineStop(ctx.deadline)
-    cat_features = list(range(train.X_num.shape[1], train.X_num.shape[1] + train.X_cat.shape[1]))
+    cat_features = categorical_columns(train)
     model.fit(
         catboost.Pool(_frame(train), train.y, cat_features=cat_features),
         eval_set=catboost.Pool(_frame(valid), valid.y, cat_features=cat_features),
@@ -115,7 +110,8 @@ def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext)
         use_best_model=True,
         callbacks=None if gpu else [deadline],
     )
-    return CatBoostFitted(model, info.task, int(model.tree_count_), deadline.stopped or passed_on_gpu)
+    stopped = deadline.stopped or passed_on_gpu
+    return CatBoostFitted(model, info.task, n_iter=int(model.tree_count_), stopped_by_deadline=stopped)
 
 
 class _DeadlineStop:
@@ -126,7 +122,7 @@ class _DeadlineStop:
         self.stopped = False
 
     def after_iteration(self, info) -> bool:
-        if self.deadline is not None and time.monotonic() >= self.deadline:
+        if deadline_passed(self.deadline):
             self.stopped = True
         return not self.stopped
 
@@ -145,21 +141,18 @@ def _frame(part: Part):
 
 def _check_params(params: dict) -> dict:
     p = with_defaults("catboost", DEFAULTS, params)
-    if not 1 <= int(p["depth"]) <= 16:
-        raise ValueError(f"catboost: depth must be in 1..16, got {p['depth']}")
+    check_int("catboost", p, "depth", 1, 16)  # CatBoost's limit for oblivious trees
     for name in ("border_count", "n_estimators", "early_stopping_rounds"):
-        if int(p[name]) < 1:
-            raise ValueError(f"catboost: {name} must be >= 1, got {p[name]}")
-    if not p["l2_leaf_reg"] >= 0:
-        raise ValueError(f"catboost: l2_leaf_reg must be >= 0, got {p['l2_leaf_reg']}")
+        check_int("catboost", p, name, 1)
+    check_nonnegative("catboost", p, "l2_leaf_reg")
     return p
 
 
 MODEL = ModelSpec(
     name="catboost",
     family="tree",
-    tasks=frozenset({"binary", "multiclass", "regression"}),
-    modalities=frozenset({"tabular", "image", "sequence"}),
+    tasks=EVERY_TASK,
+    modalities=EVERY_MODALITY,
     defaults=DEFAULTS,
     space=space,
     fit=fit,

@@ -25,15 +25,15 @@ same. The deadline is a ``TrainingCallback`` checked after every round.
 """
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypedDict
 
 import numpy as np
 
 from bench.contract import DataInfo, FitContext, ModelSpec, Part
 
-from . import with_defaults
+from ._common import (EVERY_MODALITY, EVERY_TASK, FittedModel, check_fraction, check_int, deadline_passed, matrix,
+                      untuned, with_defaults)
 
 
 class XGBoostParams(TypedDict):
@@ -76,19 +76,15 @@ def space(trial) -> XGBoostParams:
         "gamma": trial.suggest_float("gamma", 1e-8, 7.0, log=True),
         "reg_alpha": trial.suggest_float("reg_alpha", 1e-8, 1.0, log=True),
         "reg_lambda": trial.suggest_float("reg_lambda", 1e-8, 1.0, log=True),
-        "n_estimators": DEFAULTS["n_estimators"],
-        "early_stopping_rounds": DEFAULTS["early_stopping_rounds"],
+        **untuned(DEFAULTS, "n_estimators", "early_stopping_rounds"),
     }
 
 
 @dataclass
-class XGBoostFitted:
+class XGBoostFitted(FittedModel):
     booster: Any
     task: str
     n_classes: int
-    n_iter: int
-    stopped_by_deadline: bool
-    curves: dict = field(default_factory=dict)
 
     def predict(self, part: Part) -> np.ndarray:
         p = self.booster.predict(_dmatrix(part), iteration_range=(0, self.n_iter))
@@ -136,7 +132,7 @@ def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext)
         callbacks=[xgboost.callback.EarlyStopping(rounds=int(p["early_stopping_rounds"])), deadline],
     )
     n_iter = int(booster.best_iteration) + 1  # set by early stopping at every improvement
-    return XGBoostFitted(booster, info.task, info.n_classes, n_iter, deadline.stopped)
+    return XGBoostFitted(booster, info.task, info.n_classes, n_iter=n_iter, stopped_by_deadline=deadline.stopped)
 
 
 def _deadline_callback(deadline: float | None):
@@ -149,8 +145,7 @@ def _deadline_callback(deadline: float | None):
             self.stopped = False
 
         def after_iteration(self, model, epoch, evals_log) -> bool:
-            if deadline is not None and time.monotonic() >= deadline:
-                self.stopped = True
+            self.stopped = deadline_passed(deadline)
             return self.stopped
 
     return DeadlineStop()
@@ -160,9 +155,7 @@ def _dmatrix(part: Part):
     """Numeric columns, then categorical codes (-1 -> NaN, missing) typed "c" for native splits."""
     import xgboost
 
-    codes = part.X_cat.astype(np.float32)
-    codes[codes < 0] = np.nan
-    X = np.hstack([part.X_num.astype(np.float32), codes])
+    X = matrix(part, np.float32)
     types = ["q"] * part.X_num.shape[1] + ["c"] * part.X_cat.shape[1]
     y = part.y if len(part.y) else None
     return xgboost.DMatrix(X, label=y, feature_types=types, enable_categorical=True, nthread=1)
@@ -171,19 +164,17 @@ def _dmatrix(part: Part):
 def _check_params(params: dict) -> dict:
     p = with_defaults("xgboost", DEFAULTS, params)
     for name in ("max_depth", "n_estimators", "early_stopping_rounds"):
-        if int(p[name]) < 1:
-            raise ValueError(f"xgboost: {name} must be >= 1, got {p[name]}")
+        check_int("xgboost", p, name, 1)
     for name in ("subsample", "colsample_bytree", "colsample_bylevel"):
-        if not 0.0 < p[name] <= 1.0:
-            raise ValueError(f"xgboost: {name} must be in (0, 1], got {p[name]}")
+        check_fraction("xgboost", p, name)
     return p
 
 
 MODEL = ModelSpec(
     name="xgboost",
     family="tree",
-    tasks=frozenset({"binary", "multiclass", "regression"}),
-    modalities=frozenset({"tabular", "image", "sequence"}),
+    tasks=EVERY_TASK,
+    modalities=EVERY_MODALITY,
     defaults=DEFAULTS,
     space=space,
     fit=fit,

@@ -21,15 +21,15 @@ trees on a few threads are fast enough for the data sizes in this suite.
 """
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypedDict
 
 import numpy as np
 
 from bench.contract import DataInfo, FitContext, ModelSpec, Part
 
-from . import with_defaults
+from ._common import (EVERY_MODALITY, EVERY_TASK, FittedModel, categorical_columns, check_fraction, check_int,
+                      check_nonnegative, check_positive, deadline_passed, matrix, untuned, with_defaults)
 
 
 class LightGBMParams(TypedDict):
@@ -66,21 +66,17 @@ def space(trial) -> LightGBMParams:
         "bagging_fraction": trial.suggest_float("bagging_fraction", 0.4, 1.0),
         "lambda_l1": trial.suggest_float("lambda_l1", 1e-8, 10.0, log=True),
         "lambda_l2": trial.suggest_float("lambda_l2", 1e-8, 10.0, log=True),
-        "n_estimators": DEFAULTS["n_estimators"],
-        "early_stopping_rounds": DEFAULTS["early_stopping_rounds"],
+        **untuned(DEFAULTS, "n_estimators", "early_stopping_rounds"),
     }
 
 
 @dataclass
-class LightGBMFitted:
+class LightGBMFitted(FittedModel):
     booster: Any
     task: str
-    n_iter: int
-    stopped_by_deadline: bool
-    curves: dict = field(default_factory=dict)
 
     def predict(self, part: Part) -> np.ndarray:
-        p = self.booster.predict(_matrix(part), num_iteration=self.n_iter)
+        p = self.booster.predict(matrix(part), num_iteration=self.n_iter)
         if self.task == "binary":
             return np.column_stack([1.0 - p, p])
         return np.asarray(p, dtype=np.float64)
@@ -111,10 +107,9 @@ def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext)
         "force_row_wise": True,  # with deterministic=True, for bit-identical reruns
         "verbosity": -1,
     }
-    n_num = train.X_num.shape[1]
-    categorical = list(range(n_num, n_num + train.X_cat.shape[1]))
-    train_set = lightgbm.Dataset(_matrix(train), train.y, categorical_feature=categorical)
-    valid_set = lightgbm.Dataset(_matrix(valid), valid.y, categorical_feature=categorical, reference=train_set)
+    categorical = categorical_columns(train)
+    train_set = lightgbm.Dataset(matrix(train), train.y, categorical_feature=categorical)
+    valid_set = lightgbm.Dataset(matrix(valid), valid.y, categorical_feature=categorical, reference=train_set)
     deadline = _DeadlineStop(ctx.deadline)
     booster = lightgbm.train(
         booster_params,
@@ -123,7 +118,8 @@ def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext)
         valid_sets=[valid_set],
         callbacks=[lightgbm.early_stopping(int(params["early_stopping_rounds"]), verbose=False), deadline],
     )
-    return LightGBMFitted(booster, info.task, max(booster.best_iteration, 1), deadline.stopped)
+    n_iter = max(booster.best_iteration, 1)
+    return LightGBMFitted(booster, info.task, n_iter=n_iter, stopped_by_deadline=deadline.stopped)
 
 
 class _DeadlineStop:
@@ -144,27 +140,30 @@ class _DeadlineStop:
         loss = env.evaluation_result_list[0][2]
         if loss < self.best_loss:
             self.best_loss, self.best_round, self.best_score = loss, env.iteration, env.evaluation_result_list
-        if self.deadline is not None and time.monotonic() >= self.deadline:
+        if deadline_passed(self.deadline):
             self.stopped = True
             raise lightgbm.callback.EarlyStopException(self.best_round, self.best_score)
 
 
-def _matrix(part: Part) -> np.ndarray:
-    """Numeric columns, then categorical codes as floats with -1 turned into NaN (missing)."""
-    codes = part.X_cat.astype(np.float64)
-    codes[codes < 0] = np.nan
-    return np.hstack([part.X_num.astype(np.float64), codes])
-
-
 def _check_params(params: dict) -> dict:
-    return with_defaults("lightgbm", DEFAULTS, params)
+    p = with_defaults("lightgbm", DEFAULTS, params)
+    check_positive("lightgbm", p, "learning_rate")
+    check_int("lightgbm", p, "num_leaves", 2, 131_072)  # LightGBM's own bounds
+    check_int("lightgbm", p, "min_data_in_leaf", 0)
+    for name in ("feature_fraction", "bagging_fraction"):
+        check_fraction("lightgbm", p, name)
+    for name in ("lambda_l1", "lambda_l2"):
+        check_nonnegative("lightgbm", p, name)
+    for name in ("n_estimators", "early_stopping_rounds"):
+        check_int("lightgbm", p, name, 1)
+    return p
 
 
 MODEL = ModelSpec(
     name="lightgbm",
     family="tree",
-    tasks=frozenset({"binary", "multiclass", "regression"}),
-    modalities=frozenset({"tabular", "image", "sequence"}),
+    tasks=EVERY_TASK,
+    modalities=EVERY_MODALITY,
     defaults=DEFAULTS,
     space=space,
     fit=fit,

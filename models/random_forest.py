@@ -26,15 +26,14 @@ be cut short.
 """
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import TypedDict
 
 import numpy as np
 
 from bench.contract import DataInfo, FitContext, ModelSpec, Part
 
-from . import with_defaults
+from ._common import (EVERY_MODALITY, EVERY_TASK, EstimatorFitted, check_choice, check_int, grow_to_deadline, matrix,
+                      target_scale, untuned, with_defaults)
 
 CHUNK = 10  # trees between deadline checks
 MAX_FEATURES = ("sqrt", "log2", 1.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -72,39 +71,17 @@ def space(trial) -> RandomForestParams:
         "bootstrap": trial.suggest_categorical("bootstrap", (True, False)),
         "min_impurity_decrease": trial.suggest_categorical("min_impurity_decrease", (0.0, 0.01, 0.02, 0.05)),
         "criterion": trial.suggest_categorical("criterion", ("gini", "entropy")),
-        "n_estimators": DEFAULTS["n_estimators"],
+        **untuned(DEFAULTS, "n_estimators"),
     }
 
 
-@dataclass
-class RandomForestFitted:
-    estimator: Any
-    task: str
-    n_classes: int
-    y_mean: float
-    y_std: float
-    n_iter: int
-    stopped_by_deadline: bool
-    curves: dict = field(default_factory=dict)
-
-    def predict(self, part: Part) -> np.ndarray:
-        X = _matrix(part)
-        if self.task == "regression":
-            return self.estimator.predict(X).astype(np.float64) * self.y_std + self.y_mean
-        proba = np.zeros((len(X), self.n_classes))
-        proba[:, self.estimator.classes_] = self.estimator.predict_proba(X)
-        return proba
-
-
-def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext) -> RandomForestFitted:
+def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext) -> EstimatorFitted:
     from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
     p = _check_params(params)
     regression = info.task == "regression"
-    y_mean = float(np.mean(train.y)) if regression else 0.0
-    y_std = float(np.std(train.y)) if regression else 1.0
-    y_std = y_std if y_std > 0 else 1.0
-    y = (train.y - y_mean) / y_std if regression else train.y
+    target = target_scale(info.task, train.y)
+    y = target.scale(train.y) if regression else train.y
     common = {
         "n_estimators": 0,
         "max_features": p["max_features"],
@@ -122,47 +99,39 @@ def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext)
     else:
         estimator = RandomForestClassifier(criterion=p["criterion"], **common)
     X = _matrix(train)
-    stopped_by_deadline = False
-    while estimator.n_estimators < p["n_estimators"]:
-        estimator.n_estimators = min(estimator.n_estimators + CHUNK, int(p["n_estimators"]))
-        estimator.fit(X, y)
-        if ctx.deadline is not None and time.monotonic() >= ctx.deadline and estimator.n_estimators < p["n_estimators"]:
-            stopped_by_deadline = True
-            break
-    return RandomForestFitted(
-        estimator, info.task, info.n_classes, y_mean, y_std, len(estimator.estimators_), stopped_by_deadline
-    )
+
+    def fit_to(n_trees: int) -> int:
+        estimator.n_estimators = n_trees
+        return len(estimator.fit(X, y).estimators_)
+
+    stopped = grow_to_deadline(fit_to, int(p["n_estimators"]), ctx.deadline, CHUNK)
+    return EstimatorFitted(estimator, _matrix, info.task, info.n_classes, target,
+                           n_iter=len(estimator.estimators_), stopped_by_deadline=stopped)
 
 
 def _matrix(part: Part) -> np.ndarray:
-    """Numeric columns, then categorical codes as ordinal floats with -1 turned into NaN (missing)."""
-    codes = part.X_cat.astype(np.float32)
-    codes[codes < 0] = np.nan
-    return np.hstack([part.X_num.astype(np.float32), codes])
+    """Categorical codes as ordinal numbers after the numeric columns, in float32 as sklearn's trees use."""
+    return matrix(part, np.float32)
 
 
 def _check_params(params: dict) -> dict:
     p = with_defaults("random_forest", DEFAULTS, params)
-    if p["criterion"] not in ("gini", "entropy"):
-        raise ValueError(f"random_forest: criterion must be 'gini' or 'entropy', got {p['criterion']!r}")
+    check_choice("random_forest", p, "criterion", ("gini", "entropy"))
     features = p["max_features"]
     if not (features in ("sqrt", "log2") or (isinstance(features, (int, float)) and 0 < features <= 1)):
         raise ValueError(f"random_forest: max_features must be 'sqrt', 'log2' or a fraction in (0, 1], got {features!r}")
-    if p["max_depth"] is not None and int(p["max_depth"]) < 1:
-        raise ValueError(f"random_forest: max_depth must be None or >= 1, got {p['max_depth']}")
-    if int(p["min_samples_split"]) < 2:
-        raise ValueError(f"random_forest: min_samples_split must be >= 2, got {p['min_samples_split']}")
+    check_int("random_forest", p, "max_depth", 1, optional=True)
+    check_int("random_forest", p, "min_samples_split", 2)
     for name in ("min_samples_leaf", "n_estimators"):
-        if int(p[name]) < 1:
-            raise ValueError(f"random_forest: {name} must be >= 1, got {p[name]}")
+        check_int("random_forest", p, name, 1)
     return p
 
 
 MODEL = ModelSpec(
     name="random_forest",
     family="tree",
-    tasks=frozenset({"binary", "multiclass", "regression"}),
-    modalities=frozenset({"tabular", "image", "sequence"}),
+    tasks=EVERY_TASK,
+    modalities=EVERY_MODALITY,
     defaults=DEFAULTS,
     space=space,
     fit=fit,
