@@ -2,9 +2,10 @@
 then a short equal-budget comparison of the strongest model of each family on the data itself.
 
 The recommendation rests on the user's own scores first: the family of the
-best-scoring model, called a tie when its fold interval overlaps the runner-up's
-(then the cheaper model is preferred). The similar datasets are context, shown
-with what won on them.
+best-scoring model, "clear" when it beats the runner-up on the same folds by a
+corrected paired t-test, a tie otherwise (then the cheaper model is
+recommended), and no family at all when no model beats the constant predictor
+by more than noise. The similar datasets are context, shown with what won on them.
 """
 from __future__ import annotations
 
@@ -71,25 +72,50 @@ def strongest_per_family(reference: dict | None, supported: set[str]) -> dict[st
     return chosen
 
 
-def recommend(results: list[dict]) -> dict:
-    """The family to use, from the user's own cross-validated scores."""
-    scored = sorted((r for r in results if r["score"] is not None), key=lambda r: -r["score"])
+def _fold_scores(row: dict, key: str = "score") -> dict[int, float]:
+    """{fold: value} over the folds the model really ran (imputed folds are not evidence)."""
+    return {f["fold"]: f[key] for f in row.get("folds", []) if not f.get("imputed") and f.get(key) is not None}
+
+
+def recommend(results: list[dict], folds: int = ADVICE_FOLDS, alpha: float = 0.05) -> dict:
+    """The family to use, from the user's own cross-validated scores.
+
+    Models are compared by their paired fold differences with the Nadeau-Bengio (2003) corrected
+    resampled t-test (bench/stats.py): "clear" when the best model beats the runner-up at `alpha`,
+    otherwise a "tie", which recommends the cheaper of the two. When the best model does not beat the
+    constant predictor by more than that noise, no family is recommended.
+    """
+    from bench import stats
+
+    ratio = stats.split_ratio(folds)
+    ran = [r for r in results if r.get("status", "ok") in ("ok", "partial") and r["score"] is not None]
+    scored = sorted(ran, key=lambda r: -r["score"])
     if not scored:
         return {"family": None, "model": None, "strength": "none", "reason": "no model produced a score"}
     best = scored[0]
+    lead = stats.fold_differences(_fold_scores(best), _fold_scores(best, "baseline_score"))
+    against_constant = stats.corrected_paired_t(lead, ratio) if lead else {"mean": None, "p_value": None}
+    if against_constant["mean"] is not None and (against_constant["mean"] <= 0 or (
+            against_constant["p_value"] is not None and against_constant["p_value"] >= alpha)):
+        return {"family": None, "model": None, "strength": "none",
+                "reason": f"no model beats the constant predictor by more than noise (the best, {best['model']}, "
+                          f"leads it by {against_constant['mean']:+.4f} over the folds, p = "
+                          f"{against_constant['p_value'] if against_constant['p_value'] is not None else float('nan'):.3f});"
+                          " the features may not carry the target, or the data are too few to tell"}
     if len(scored) == 1:
         return {"family": best["family"], "model": best["model"], "strength": "weak",
                 "reason": "only one model produced a score"}
     runner_up = scored[1]
-    overlap = best["ci_low"] is not None and runner_up["ci_high"] is not None and best["ci_low"] <= runner_up["ci_high"]
-    if not overlap:
+    test = stats.corrected_paired_t(stats.fold_differences(_fold_scores(best), _fold_scores(runner_up)), ratio)
+    if test["p_value"] is not None and test["p_value"] < alpha:
         return {"family": best["family"], "model": best["model"], "strength": "clear",
                 "reason": f"{best['model']} scored {best['score']:.4f}, above {runner_up['model']} "
-                          f"({runner_up['score']:.4f}) with non-overlapping fold intervals"}
+                          f"({runner_up['score']:.4f}) on the same folds (corrected paired t, p = {test['p_value']:.3f})"}
     cheaper = min((best, runner_up), key=lambda r: r.get("tuning_s") or math.inf)
-    return {"family": best["family"], "model": best["model"], "strength": "tie",
+    p_text = "" if test["p_value"] is None else f" (corrected paired t over the folds, p = {test['p_value']:.3f})"
+    return {"family": cheaper["family"], "model": cheaper["model"], "strength": "tie",
             "reason": f"{best['model']} ({best['score']:.4f}) and {runner_up['model']} ({runner_up['score']:.4f}) "
-                      f"are within each other's fold intervals; {cheaper['model']} is the cheaper of the two",
+                      f"are not told apart on the same folds{p_text}; {cheaper['model']} is the cheaper of the two",
             "cheaper": cheaper["model"]}
 
 
@@ -103,7 +129,8 @@ def render(advice: dict) -> str:
              "| model | family | score | 95% interval | folds |", "| --- | --- | ---: | --- | ---: |"]
     for row in advice["results"]:
         interval = "—" if row["ci_low"] is None else f"{row['ci_low']:.4f} – {row['ci_high']:.4f}"
-        score = "failed" if row["score"] is None else f"{row['score']:.4f}"
+        ran = row.get("status", "ok") in ("ok", "partial") and row["score"] is not None
+        score = f"{row['score']:.4f}" if ran else row.get("status", "failed")
         lines.append(f"| {row['model']} | {row['family']} | {score} | {interval} | {row['folds_done']} |")
     lines += ["", "## Similar datasets in the reference results", ""]
     if advice["similar"]:
@@ -120,9 +147,14 @@ def render(advice: dict) -> str:
 
 
 def reference_board(path: Path | None) -> dict | None:
+    """The reference leaderboard at `path`, or the one shipped with the package when `path` is None."""
     from bench.compare import CompareError, load_leaderboard
 
-    if path is None or not Path(path).exists():
+    if path is None:
+        from bench.reports import REFERENCE
+
+        path = Path(str(REFERENCE))
+    if not Path(path).exists():
         return None
     try:
         return load_leaderboard(Path(path))
@@ -150,7 +182,7 @@ def advise(file: str, target: str, task: str | None = None, seconds: float = 180
     card = card_from_file(file, target, task)
     cache_dir = Path(cache) if cache else default_cache_dir()
     meta = dataset_summary(card, cache_dir)
-    board = reference_board(Path(reference)) if reference else None
+    board = reference_board(Path(reference) if reference else None)
     specs = registry()
     supported = {name for name, spec in specs.items() if spec.supports(card.task, card.modality)}
     models = strongest_per_family(board, supported)
@@ -170,9 +202,9 @@ def advise(file: str, target: str, task: str | None = None, seconds: float = 180
     results = write_report(store, config.run_id, folder)["results"]
     advice = {
         "dataset": card.name, "task": card.task, "meta": meta, "budget_s": per_unit, "folds": ADVICE_FOLDS,
-        "reference": str(reference), "results": results,
+        "reference": str(reference or "the packaged reference (reports/standard)"), "results": results,
         "similar": similar_datasets(meta, card.task, board) if board else [],
-        "recommendation": recommend(results),
+        "recommendation": recommend(results, ADVICE_FOLDS),
     }
     (folder / "advice.json").write_text(json.dumps(advice, indent=2, default=str) + "\n")
     text = render(advice)

@@ -50,7 +50,7 @@ def cmd_run(args) -> int:
         known_suites[suite_name], cards, specs, datasets=args.datasets, models=args.models, target=args.target,
         task=args.task, trials=args.trials, seconds=args.seconds, folds=args.folds, seed=args.seed,
         max_train=args.max_train, sampler=args.sampler, device=args.device, train_sizes=args.train_sizes,
-        named_suite=bool(args.suite))
+        metric=args.metric, named_suite=bool(args.suite))
     workers = workers_for(args.workers)
     threads = threads_for(workers, args.threads, args.scheduler)
     limits = unit_limits(config, workers, args.unit_memory, args.unit_timeout)
@@ -60,9 +60,13 @@ def cmd_run(args) -> int:
     cache_dir = Path(args.cache) if args.cache else default_cache_dir()
     budget = " or ".join(filter(None, [config.trials and f"{config.trials} trials",
                                        config.seconds and f"{config.seconds:g} s"]))
+    cap = f"training rows capped at {config.max_train:,}" if config.max_train else "no cap on training rows"
+    inherited = [what for what, given in (("budget", args.trials or args.seconds), ("folds", args.folds),
+                                          ("cap", args.max_train is not None)) if not given]
+    origin = f" ({', '.join(inherited)} from suite {suite_name})" if config.suite == "custom" and inherited else ""
     print(f"run {config.run_id}: suite {config.suite}, {len(config.datasets)} datasets x {len(config.models)} models "
-          f"x {config.folds} fold(s), {budget} per unit, {workers or 'in-process'} worker(s) x {threads} thread(s), "
-          f"device {config.device}", file=sys.stderr)
+          f"x {config.folds} fold(s), {budget} per unit, {cap}{origin}; {workers or 'in-process'} worker(s) x "
+          f"{threads} thread(s), device {config.device}", file=sys.stderr)
     try:
         with store.exclusive():
             summary = execute(config, store, cards, specs, cache_dir, workers, threads, args.scheduler, limits,
@@ -137,11 +141,15 @@ def cmd_report(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from bench.export import EXPORT_NAME, export_run
+    from bench.export import EXPORT_NAME, export_predictions, export_run
 
     store, run_id = _open_run(args.store, None, args.run)
-    path = export_run(store, run_id, Path(args.out) if args.out else store.path.parent / EXPORT_NAME)
-    print(f"wrote {path} (run {run_id})")
+    if args.predictions:
+        counts = export_predictions(store, run_id, Path(args.predictions))
+        print(f"wrote {args.predictions} ({counts['rows']} rows from {counts['trials']} trials, run {run_id})")
+    if args.out or not args.predictions:
+        path = export_run(store, run_id, Path(args.out) if args.out else store.path.parent / EXPORT_NAME)
+        print(f"wrote {path} (run {run_id})")
     return 0
 
 
@@ -244,8 +252,12 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--seconds", type=float, help="seconds of wall time per unit")
     run.add_argument("--folds", type=int, help="outer folds (1 = a single 80/20 holdout)")
     run.add_argument("--seed", type=int, help="seed of splits and samplers")
-    run.add_argument("--max-train", type=int, help="cap on training rows per fold")
+    run.add_argument("--max-train", type=int, help="cap on training rows per fold (validation is capped in "
+                                                  "proportion); 0 = no cap (default: the suite's)")
     run.add_argument("--sampler", help="tpe (default) or random")
+    run.add_argument("--metric", help="the metric that scores and selects: a name for every task that has it "
+                                      "(accuracy, balanced_accuracy, log_loss, roc_auc, r2, rmse, mae) or "
+                                      "task=name pairs; default binary=roc_auc, multiclass=log_loss, regression=r2")
     run.add_argument("--train-sizes", help="learning curves: comma-separated training sizes, one unit each "
                                            "(nested subsets; sizes above what a dataset holds are skipped)")
     run.add_argument("--workers", type=int, help=f"units run at once (default: cores = {cores()}; 0 = one at a time, without Dask)")
@@ -279,8 +291,8 @@ def parser() -> argparse.ArgumentParser:
     advise.add_argument("--task", choices=("binary", "multiclass", "regression"),
                         help="default: inferred from the target")
     advise.add_argument("--seconds", type=float, default=180.0, help="total wall-time budget (default 180)")
-    advise.add_argument("--reference", default="reports/standard/leaderboard.json",
-                        help="reference leaderboard for similar datasets (default: reports/standard/)")
+    advise.add_argument("--reference", help="reference leaderboard for similar datasets "
+                                             "(default: the packaged reports/standard/)")
     advise.add_argument("--workers", type=int, help=f"worker processes (default: cores = {cores()})")
     advise.add_argument("--device", choices=DEVICES, default="auto")
     advise.add_argument("--out", help="output directory (default: reports/advise/<file name>)")
@@ -291,7 +303,13 @@ def parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="write a compact, committable export of a run")
     export.add_argument("--store", required=True, help="results store")
     export.add_argument("--run", help="run id (default: the latest run in the store)")
-    export.add_argument("--out", help="export file (default: results.jsonl.gz beside the store)")
+    export.add_argument("--out", help="export file (default: results.jsonl.gz beside the store; "
+                                      "with --predictions, written only when given)")
+    export.add_argument("--predictions", metavar="FILE.parquet",
+                        help="write every trial's validation and test predictions to Parquet instead: one row per "
+                             "(dataset, model, fold, train_size, trial, part, row), with proba_0.. or value. `row` "
+                             "is the dataset row index; targets are not in the store, so join them from the "
+                             "dataset (bench.data.load)")
     export.set_defaults(handler=cmd_export)
 
     comparison = commands.add_parser(

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench.contract import split_names
+from bench.metrics import parse_metrics
 from bench.threads import cores, threads_per_unit
 
 SAMPLERS = ("tpe", "random")
@@ -50,8 +51,22 @@ class RunConfig:
     sampler: str
     device: str
     train_sizes: tuple[int, ...] | None = None
+    # Random trials before TPE models the search (trial 0, the default, counts as one); None: the
+    # rule of `startup_trials`. Part of what was asked, so a run records the sampler it really had.
+    startup_trials: int | None = None
+    # The metric that scores and selects, per task, as (task, metric) pairs; None: the defaults
+    # (bench/metrics.py). A string is read as --metric reads it ("accuracy", "binary=roc_auc,...").
+    metrics: tuple[tuple[str, str], ...] | str | None = None
 
     def __post_init__(self):
+        if self.startup_trials is None:
+            object.__setattr__(self, "startup_trials", startup_trials(self.sampler, self.trials))
+        if self.metrics is None or isinstance(self.metrics, str):
+            try:
+                chosen = parse_metrics(self.metrics)
+            except ValueError as error:
+                raise ConfigError(f"--metric: {error}") from None
+            object.__setattr__(self, "metrics", tuple(sorted(chosen.items())))
         check_positive(self.trials, "--trials")
         check_positive(self.seconds, "--seconds")
         if self.trials is None and self.seconds is None:
@@ -64,6 +79,8 @@ class RunConfig:
             raise ConfigError(f"unknown sampler {self.sampler!r}; valid: {', '.join(SAMPLERS)}")
         if self.device not in ("cpu", "cuda"):
             raise ConfigError(f"device must be cpu or cuda, got {self.device!r}")
+        if self.startup_trials < 0:
+            raise ConfigError(f"startup trials must be 0 or more, got {self.startup_trials}")
         if self.train_sizes is not None and (not self.train_sizes or min(self.train_sizes) < MIN_TRAIN_ROWS):
             raise ConfigError(f"--train-sizes must be at least {MIN_TRAIN_ROWS} rows each, "
                               f"got {','.join(map(str, self.train_sizes))}")
@@ -73,9 +90,38 @@ class RunConfig:
         text = json.dumps(asdict(self), sort_keys=True)
         return hashlib.sha1(text.encode()).hexdigest()[:12]
 
+    def metric(self, task: str) -> str:
+        """The metric that scores and selects on datasets of this task."""
+        return dict(self.metrics)[task]
+
     @property
     def budget(self) -> Budget:
         return Budget(trials=self.trials, seconds=self.seconds)
+
+
+def startup_trials(sampler: str, trials: int | None) -> int:
+    """Random trials before TPE starts modelling: a fifth of the trial budget, at least 2, at most 10.
+
+    Optuna's TPESampler starts with n_startup_trials=10 random trials, so at
+    every budget of 10 trials or fewer "tpe" would be random search. Two are the
+    fewest from which TPE can split the trials into a good and a bad group
+    (Bergstra et al. 2011, "Algorithms for hyper-parameter optimization"); ten is Optuna's
+    default, kept for large budgets. A seconds budget, whose trial count is not
+    known in advance, gets 5. Random search has no startup phase (0).
+    """
+    if sampler != "tpe":
+        return 0
+    if trials is None:
+        return 5
+    return max(2, min(10, trials // 5))
+
+
+def sampler_settings(config: RunConfig) -> dict:
+    """The sampler as it really ran, for the report's provenance."""
+    if config.sampler == "random":
+        return {"name": "random", "seed": "per unit (crc32 of seed/dataset/model/fold)"}
+    return {"name": "tpe", "n_startup_trials": config.startup_trials, "multivariate": False,
+            "first_trial": "the model's default", "seed": "per unit (crc32 of seed/dataset/model/fold)"}
 
 
 def check_positive(value, flag: str) -> None:
@@ -88,7 +134,7 @@ def run_config(suite, cards: dict, specs: dict, *, datasets: str | None = None, 
                target: str | None = None, task: str | None = None, trials: int | None = None,
                seconds: float | None = None, folds: int | None = None, seed: int | None = None,
                max_train: int | None = None, sampler: str | None = None, device: str = "auto",
-               train_sizes: str | None = None, named_suite: bool = False) -> RunConfig:
+               train_sizes: str | None = None, metric: str | None = None, named_suite: bool = False) -> RunConfig:
     """The suite's configuration with what the command line overrides; adds own data to `cards`
     and variants to `specs`. `datasets`, `models` and `train_sizes` are comma-separated lists."""
     names = add_own_data(split_names(datasets), cards, target, task) if datasets else suite.datasets
@@ -112,10 +158,11 @@ def run_config(suite, cards: dict, specs: dict, *, datasets: str | None = None, 
         seconds=seconds if budget_given else suite.seconds,
         folds=suite.folds if folds is None else folds,
         seed=suite.seed if seed is None else seed,
-        max_train=suite.max_train if max_train is None else max_train,
+        max_train=suite.max_train if max_train is None else (max_train or None),  # 0: no cap
         sampler=sampler or suite.sampler,
         device=resolve_device(device),
         train_sizes=_train_sizes(train_sizes) if train_sizes else suite.train_sizes,
+        metrics=metric or suite.metric,
     )
 
 

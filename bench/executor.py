@@ -26,7 +26,7 @@ class ExecutorError(Exception):
 def _failed(task: UnitTask, error: BaseException) -> dict:
     """The record of a unit whose worker raised or died before returning rows."""
     return {"unit": {**task.identity(), "status": "failed", "error": f"{type(error).__name__}: {error}"},
-            "trials": []}
+            "trials": [], "ensemble": None}
 
 
 @contextlib.contextmanager

@@ -198,4 +198,5 @@ def run_unit_isolated(task: UnitTask, limits: Limits = Limits()) -> dict:
     if in_flight is not None:
         rows.append({**in_flight, "status": status, "error": message})
     unit = {**task.identity(), "status": status, "error": message, "wall_s": time.monotonic() - started}
-    return {"unit": unit, "trials": rows}
+    # The finished trials keep their predictions; the ensemble, made after the last trial, never came.
+    return {"unit": unit, "trials": rows, "ensemble": None}

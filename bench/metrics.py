@@ -1,14 +1,29 @@
 """Task metrics. Every trial is scored on all metrics its task defines.
 
-The primary metric drives selection and the leaderboard: accuracy for
-classification and R2 for regression, as in Grinsztajn et al. (2022), both
-higher-is-better so that normalisation and ranks need no sign flips.
+One metric per task drives selection and the leaderboard (the run's
+`metrics`, chosen with `--metric` or a suite's `metric`). The defaults hold
+under class imbalance, where accuracy leaves every model at the majority rate:
+ROC AUC for binary and log loss for multiclass tasks, as TabArena scores them
+(Erickson et al. 2025, "TabArena: a living benchmark for machine learning on
+tabular data"), and R2 for regression, which on a given split ranks models
+exactly as TabArena's RMSE does (R2 = 1 - MSE / Var(y_test)) while staying
+unitless, so that one tolerance and one table format serve every dataset.
+
+Scores are oriented so that higher is better: a loss is stored negated (the
+score of log loss is -log loss), so that selection, normalisation and ranks
+need no sign flips. Accuracy and the other metrics stay in each trial's
+metrics beside it.
 """
 from __future__ import annotations
 
 import numpy as np
 
-PRIMARY = {"binary": "accuracy", "multiclass": "accuracy", "regression": "r2"}
+TASK_METRICS = {
+    "binary": ("roc_auc", "log_loss", "accuracy", "balanced_accuracy"),
+    "multiclass": ("log_loss", "roc_auc", "accuracy", "balanced_accuracy"),
+    "regression": ("r2", "rmse", "mae"),
+}
+DEFAULT_METRICS = {task: names[0] for task, names in TASK_METRICS.items()}
 HIGHER_IS_BETTER = {
     "accuracy": True,
     "balanced_accuracy": True,
@@ -23,8 +38,26 @@ HIGHER_IS_BETTER = {
 EPS = np.finfo(np.float64).eps  # log loss clips probabilities to [EPS, 1 - EPS], as scikit-learn does
 
 
-def primary_metric(task: str) -> str:
-    return PRIMARY[task]
+def oriented(metric: str, value: float) -> float:
+    """The metric's value as a higher-is-better score (a loss negated)."""
+    return value if HIGHER_IS_BETTER[metric] else -value
+
+
+def parse_metrics(text: str | None) -> dict[str, str]:
+    """The metric of each task: defaults, overridden by ``NAME`` (every task that defines it) or
+    ``task=NAME,...``. Raises ValueError naming what is valid."""
+    chosen = dict(DEFAULT_METRICS)
+    for item in filter(None, (part.strip() for part in (text or "").split(","))):
+        task, sep, name = item.rpartition("=")
+        tasks = [task.strip()] if sep else [t for t, names in TASK_METRICS.items() if item in names]
+        name = name.strip()
+        if sep and task.strip() not in TASK_METRICS:
+            raise ValueError(f"metric {item!r}: unknown task {task.strip()!r}; valid: {', '.join(TASK_METRICS)}")
+        if not tasks or name not in TASK_METRICS[tasks[0]]:
+            valid = "; ".join(f"{t}: {', '.join(names)}" for t, names in TASK_METRICS.items())
+            raise ValueError(f"unknown metric {item!r}; valid (per task): {valid}")
+        chosen.update({t: name for t in tasks})
+    return chosen
 
 
 def score(task: str, y_true: np.ndarray, prediction: np.ndarray, n_classes: int = 0) -> dict[str, float]:

@@ -12,15 +12,14 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from bench import metrics
-from bench.config import RunConfig
+from bench.config import RunConfig, sampler_settings
 from bench.data import Dataset, DatasetCard, dataset_summary, load
 from bench.data.hygiene import shared_duplicates
 from bench.environment import environment
 from bench.executor import open_executor, run_units
 from bench.contract import ModelSpec
 from bench.isolation import Limits
-from bench.splits import make_splits, training_subsets
+from bench.splits import make_splits, training_subsets, validation_subsets
 from bench.store import Store
 from bench.tuning import UnitTask
 
@@ -42,10 +41,11 @@ def describe(config: RunConfig, cards: dict[str, DatasetCard], specs: dict[str, 
                          f"(per fold: {', '.join(map(str, shared[name]))})")
         for drop in ("name", "citation", "licence", "benchmarks"):
             summary.pop(drop, None)
-        dataset_info[name] = {**summary, "metric": metrics.primary_metric(cards[name].task), "notes": notes,
+        dataset_info[name] = {**summary, "metric": config.metric(cards[name].task), "notes": notes,
                               "test_duplicates_of_train": shared[name]}
     return {
         **asdict(config),
+        "sampler_settings": sampler_settings(config),
         "dataset_info": dataset_info,
         "model_info": {
             name: {"family": specs[name].family, "source": specs[name].source,
@@ -70,7 +70,8 @@ def plan(config: RunConfig, store: Store, cards: dict[str, DatasetCard], dataset
         for split in splits:
             if config.train_sizes:
                 subsets = training_subsets(split.train, config.train_sizes, config.seed + split.fold)
-                parts += [(split.fold, size, train, split.valid, split.test) for size, train in subsets.items()]
+                valids = validation_subsets(split.valid, config.train_sizes, config.seed + split.fold)
+                parts += [(split.fold, size, train, valids[size], split.test) for size, train in subsets.items()]
             else:
                 parts.append((split.fold, 0, split.train, split.valid, split.test))
         for fold, size, train, valid, test in parts:
@@ -86,6 +87,7 @@ def plan(config: RunConfig, store: Store, cards: dict[str, DatasetCard], dataset
                 tasks.append(UnitTask(
                     unit_key=key, card=card, cache_dir=cache_dir, model=model, fold=fold, train=train,
                     valid=valid, test=test, budget=config.budget, seed=config.seed, sampler=config.sampler,
+                    startup_trials=config.startup_trials, metric=config.metric(card.task),
                     device=config.device, threads=threads, train_size=size,
                 ))
     tasks.sort(key=lambda t: -expected_cost(t, datasets[t.card.name], specs[t.model]))
@@ -126,7 +128,7 @@ def execute(config: RunConfig, store: Store, cards: dict[str, DatasetCard], spec
 
         def record(result: dict) -> None:
             unit = result["unit"]
-            store.record_unit(run_id, unit, result["trials"])
+            store.record_unit(run_id, unit, result["trials"], result["ensemble"])
             counts["units"] += 1
             counts["trials"] += len(result["trials"])
             counts["failed_units"] += unit["status"] != "done"

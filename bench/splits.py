@@ -6,6 +6,7 @@ them with the run; workers receive the indices.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,9 +60,11 @@ def make_splits(
 ) -> list[Split]:
     """Outer folds with an inner validation split and an optional cap on inner-train rows.
 
-    The cap subsamples the inner train part only (stratified where possible);
-    validation and test keep every row they were given so that scores at
-    different caps are measured on the same rows.
+    The cap subsamples the inner train part (stratified where possible) and the
+    validation part in proportion (`validation_size`), so that models which
+    early-stop on validation (boosters, nets) get no more labelled rows than
+    the cap says; test keeps every row, so that scores at different caps are
+    measured on the same rows.
     """
     from sklearn.model_selection import train_test_split
 
@@ -72,14 +75,29 @@ def make_splits(
             outer_train, test_size=VALID_FRACTION, random_state=seed + fold, stratify=strata
         )
         if max_train is not None and len(train) > max_train:
-            strata = _stratify(y[train], task)
-            if strata is not None and len(np.unique(strata)) > max_train:
-                strata = None
-            train, _ = train_test_split(
-                train, train_size=max_train, random_state=seed + fold, stratify=strata
-            )
+            train = _subsample(train, y, task, max_train, seed + fold)
+            valid = _subsample(valid, y, task, validation_size(max_train), seed + fold)
         splits.append(Split(fold, np.sort(train), np.sort(valid), np.sort(test)))
     return splits
+
+
+def validation_size(train_rows: int) -> int:
+    """Validation rows that go with `train_rows` training rows: the same 80/20 proportion as the
+    inner split, so capping training never leaves a validation part larger than it."""
+    return max(1, math.ceil(train_rows * VALID_FRACTION / (1 - VALID_FRACTION)))
+
+
+def _subsample(index: np.ndarray, y: np.ndarray, task: str, size: int, seed: int) -> np.ndarray:
+    """`size` of the rows in `index` (all of them when it has no more), stratified where possible."""
+    from sklearn.model_selection import train_test_split
+
+    if len(index) <= size:
+        return index
+    strata = _stratify(y[index], task)
+    if strata is not None and len(np.unique(strata)) > size:
+        strata = None
+    kept, _ = train_test_split(index, train_size=size, random_state=seed, stratify=strata)
+    return kept
 
 
 def training_subsets(train: np.ndarray, sizes: tuple[int, ...], seed: int) -> dict[int, np.ndarray]:
@@ -88,3 +106,11 @@ def training_subsets(train: np.ndarray, sizes: tuple[int, ...], seed: int) -> di
     Sizes above what the part holds are left out."""
     order = np.random.default_rng(seed).permutation(train)
     return {size: np.sort(order[:size]) for size in sizes if size <= len(train)}
+
+
+def validation_subsets(valid: np.ndarray, sizes: tuple[int, ...], seed: int) -> dict[int, np.ndarray]:
+    """Nested validation parts for the training sizes of a learning curve, each in proportion to
+    its size (`validation_size`), so that a model early-stopped on validation sees no more
+    labelled rows at size 100 than the curve says."""
+    order = np.random.default_rng(seed).permutation(valid)
+    return {size: np.sort(order[:validation_size(size)]) for size in sizes}

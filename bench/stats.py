@@ -1,6 +1,6 @@
-"""Statistics over stored results: fold means with confidence intervals, normalised scores, ranks,
-bootstrap intervals, Elo (Bradley-Terry) ratings, Wilcoxon with Holm, Friedman with Nemenyi, and
-anytime (tuning) curves over random trial orders."""
+"""Statistics over stored results: fold means with corrected confidence intervals, paired tests over
+folds, normalised scores and improvability, ranks, bootstrap intervals, Elo (Bradley-Terry) ratings,
+Wilcoxon with Holm, Friedman with Nemenyi, and anytime (tuning) curves."""
 from __future__ import annotations
 
 import math
@@ -9,10 +9,20 @@ import numpy as np
 from scipy import stats as sps
 
 CONFIDENCE = 0.95
+ALPHA = 0.05
+# The range each primary metric can take: an interval is clipped into it.
+# The range of each metric's score (higher is better: losses are negated, bench/metrics.py).
+SCORE_RANGE = {"accuracy": (0.0, 1.0), "balanced_accuracy": (0.0, 1.0), "roc_auc": (0.0, 1.0),
+               "r2": (-math.inf, 1.0), "log_loss": (-math.inf, 0.0), "rmse": (-math.inf, 0.0),
+               "mae": (-math.inf, 0.0)}
+HOLDOUT_TEST_TRAIN_RATIO = 0.25  # --folds 1 is an 80/20 holdout
 
 
 def mean_ci(values: list[float], confidence: float = CONFIDENCE) -> tuple[float, float, float]:
-    """Mean and Student-t confidence interval over folds; a single fold has a zero-width interval."""
+    """Mean and naive Student-t interval, for independent values; a single value has a zero-width interval.
+
+    Fold scores are not independent (their training sets overlap): use `corrected_mean_ci` for them.
+    """
     array = np.asarray(values, dtype=float)
     mean = float(array.mean())
     if len(array) < 2:
@@ -21,18 +31,141 @@ def mean_ci(values: list[float], confidence: float = CONFIDENCE) -> tuple[float,
     return mean, mean - half, mean + half
 
 
-def normalized_scores(scores: dict[str, float], low_anchor: float) -> dict[str, float]:
-    """Affine normalisation per dataset (Grinsztajn et al. 2022): best model = 1, low anchor = 0.
+# ---------------------------------------------------------------------------------------------
+# The corrected resampled t (Nadeau & Bengio 2003) over cross-validation folds
+# ---------------------------------------------------------------------------------------------
 
-    The low anchor is the constant predictor's score (majority-class
-    accuracy, or R2 = 0 of the train mean), so a normalised score reads as
-    "share of the achievable gain over guessing". Scores below the anchor
-    clip to 0.
+def split_ratio(folds: int) -> float:
+    """n_test / n_train of the outer split: 1 / (K - 1) for K-fold cross-validation (Bouckaert & Frank
+    2004), 0.25 for the 80/20 holdout of one fold."""
+    return 1.0 / (folds - 1) if folds >= 2 else HOLDOUT_TEST_TRAIN_RATIO
+
+
+def corrected_variance_factor(n: int, ratio: float) -> float:
+    """Nadeau & Bengio's (2003) factor on the sample variance of n fold values, 1/n + n_test/n_train,
+    in place of the naive 1/n that assumes independent folds."""
+    return 1.0 / n + ratio
+
+
+def corrected_mean_ci(values: list[float], ratio: float, bounds: tuple[float, float] = (-math.inf, math.inf),
+                      confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+    """Mean over folds and the Nadeau-Bengio corrected resampled t-interval, clipped into `bounds`
+    (the metric's range); one fold has a zero-width interval."""
+    array = np.asarray(values, dtype=float)
+    mean = float(array.mean())
+    if len(array) < 2:
+        return mean, mean, mean
+    se = math.sqrt(corrected_variance_factor(len(array), ratio) * array.var(ddof=1))
+    half = float(sps.t.ppf(0.5 + confidence / 2, len(array) - 1) * se)
+    low, high = bounds
+    return mean, float(max(low, mean - half)), float(min(high, mean + half))
+
+
+def corrected_paired_t(differences: list[float], ratio: float) -> dict:
+    """The corrected resampled paired t-test (Nadeau & Bengio 2003) of per-fold differences between
+    two models on the same folds: n, mean, standard error, t and the two-sided p-value (None for
+    fewer than 2 folds). Equal differences on every fold have no spread: p = 0 unless all are 0."""
+    array = np.asarray(differences, dtype=float)
+    out = {"n": int(len(array)), "mean": float(array.mean()) if len(array) else None, "se": None, "t": None,
+           "p_value": None}
+    if len(array) < 2:
+        return out
+    se = math.sqrt(corrected_variance_factor(len(array), ratio) * array.var(ddof=1))
+    out["se"] = se
+    if se == 0:
+        out["t"], out["p_value"] = (0.0, 1.0) if out["mean"] == 0 else (math.copysign(math.inf, out["mean"]), 0.0)
+        return out
+    out["t"] = out["mean"] / se
+    out["p_value"] = float(2 * sps.t.sf(abs(out["t"]), len(array) - 1))
+    return out
+
+
+def fold_differences(first: dict[int, float], second: dict[int, float]) -> list[float]:
+    """first - second on every fold both have, in fold order."""
+    return [first[f] - second[f] for f in sorted(first) if f in second]
+
+
+def paired_tie(first: dict[int, float], second: dict[int, float], ratio: float, alpha: float = ALPHA) -> bool:
+    """Whether two models' fold scores ({fold: score}) are indistinguishable: the corrected paired t-test
+    over their common folds does not reject at `alpha`. With one common fold only equal scores tie."""
+    differences = fold_differences(first, second)
+    if not differences:
+        return False
+    if len(differences) < 2:
+        return differences[0] == 0
+    return corrected_paired_t(differences, ratio)["p_value"] >= alpha
+
+
+def binomial_se(accuracy: float, n: int) -> float:
+    """Standard error of an accuracy measured on n test rows: sqrt(p (1 - p) / n)."""
+    return math.sqrt(max(0.0, accuracy * (1 - accuracy)) / n) if n > 0 else math.inf
+
+
+def has_signal(best: dict[int, float], worst: dict[int, float], ratio: float,
+               sampling_se: float | None = None) -> bool | None:
+    """Whether a dataset separates its models: the best model's lead over the worst, averaged over their
+    common folds, exceeds the noise, the larger of the corrected standard error of that lead (fold to
+    fold) and `sampling_se` (the test-set sampling error of one score, where known). None when neither
+    noise can be measured (one fold and no sampling error)."""
+    differences = fold_differences(best, worst)
+    if not differences:
+        return None
+    noise = [sampling_se] if sampling_se is not None else []
+    if len(differences) >= 2:
+        noise.append(corrected_paired_t(differences, ratio)["se"])
+    if not noise:
+        return None
+    return float(np.mean(differences)) > max(noise)
+
+
+# ---------------------------------------------------------------------------------------------
+# Normalised score, improvability, ranks
+# ---------------------------------------------------------------------------------------------
+
+def robust_low_anchor(trial_scores: list[float], task: str, constant_score: float | None = None,
+                      metric: str | None = None) -> float:
+    """The zero of the normalised score, after Grinsztajn et al. (2022, appendix: the 10% quantile of all
+    random-search results for classification): the 10% quantile of the test scores of every trial run on
+    the dataset. Accuracy is bounded, so no configuration can drag that far; R2 is not, so for regression a
+    trial below the constant predictor (`constant_score`, the train mean's R2) counts as the constant predictor,
+    and a diverged model cannot set the scale.
+
+    Grinsztajn et al. take the median for regression, over hundreds of random-search trials of which most
+    are poor; over the few, mostly tuned, trials of a run here the median sits among the best models and
+    would stretch noise across the whole [0, 1], so the 10% quantile serves both tasks. A negated loss
+    (log loss, RMSE, MAE: `metric`) is unbounded below like R2, and is floored at the constant predictor too.
     """
+    anchor = float(np.quantile(np.asarray(trial_scores, dtype=float), 0.1))
+    unbounded = SCORE_RANGE.get(metric, (0.0, 1.0))[0] == -math.inf if metric else task == "regression"
+    if unbounded and constant_score is not None:
+        return max(anchor, constant_score)
+    return anchor
+
+
+def normalized_scores(scores: dict[str, float], low_anchor: float) -> dict[str, float]:
+    """Affine normalisation per dataset (Grinsztajn et al. 2022): best model = 1, low anchor = 0, clipped
+    to [0, 1]. When no model is above the anchor, the best (equal) scores are 1 and the others 0."""
     best = max(scores.values())
     if best <= low_anchor:
-        return {model: 0.0 for model in scores}
-    return {model: max(0.0, (score - low_anchor) / (best - low_anchor)) for model, score in scores.items()}
+        return {model: 1.0 if score == best else 0.0 for model, score in scores.items()}
+    return {model: min(1.0, max(0.0, (score - low_anchor) / (best - low_anchor))) for model, score in scores.items()}
+
+
+def improvability(scores: dict[str, float], metric: str = "accuracy") -> dict[str, float]:
+    """TabArena's improvability (Erickson et al. 2025): how much lower the best model's error is than this
+    model's, as a share of this model's error, (err - err_best) / err; 0 for the best and for a zero error.
+    The error of a score bounded by 1 (accuracy, balanced accuracy, ROC AUC, R2) is 1 - score (the error
+    rate; MSE over the target's variance for R2); the error of a negated loss (log loss, RMSE, MAE) is the
+    loss itself."""
+    def error(score: float) -> float:
+        return -score if SCORE_RANGE.get(metric, (0, 1))[1] == 0.0 else 1.0 - score
+
+    best_error = error(max(scores.values()))
+    out = {}
+    for model, score in scores.items():
+        err = error(score)
+        out[model] = 0.0 if err <= 0 else max(0.0, (err - best_error) / err)
+    return out
 
 
 def ranks(scores: dict[str, float]) -> dict[str, float]:
@@ -222,13 +355,15 @@ def nemenyi_critical_difference(k: int, n: int, alpha: float = 0.05) -> float:
 # ---------------------------------------------------------------------------------------------
 
 def anytime_curves(valid: list[float | None], test: list[float | None], cost: list[float], n_boot: int,
-                   seed: int, keep_first: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                   seed: int, keep_first: bool = True, shuffle: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Best-so-far test score, chosen by validation, after each trial, over random trial orders.
 
     Trials with no score (failed) cost their time but can never be chosen. With `keep_first`
-    the first trial (the model's default) stays first and the others are shuffled. Returns
-    (scores, elapsed), both (n_boot, n_trials): the test score of the best-validation trial
-    among the first k+1 (NaN before any trial scored) and the seconds spent by then.
+    the first trial (the model's default) stays first and the others are shuffled. Shuffling is
+    valid for random search only, whose trials are exchangeable; with `shuffle=False` the curve
+    follows the order the trials ran in (an adaptive sampler such as TPE), as one row. Returns
+    (scores, elapsed), both (n_boot, n_trials), or (1, n_trials) unshuffled: the test score of the
+    best-validation trial among the first k+1 (NaN before any trial scored) and the seconds spent by then.
     """
     valid_array = np.array([-np.inf if v is None else v for v in valid], dtype=float)
     test_array = np.array([np.nan if t is None else t for t in test], dtype=float)
@@ -236,13 +371,13 @@ def anytime_curves(valid: list[float | None], test: list[float | None], cost: li
     n = len(valid_array)
     rng = np.random.default_rng(seed)
     start = 1 if keep_first and n > 0 else 0
-    orders = np.tile(np.arange(n), (n_boot, 1))
-    for row in orders:
+    orders = np.tile(np.arange(n), (n_boot if shuffle else 1, 1))
+    for row in orders if shuffle else ():
         rng.shuffle(row[start:])
     v, t, c = valid_array[orders], test_array[orders], cost_array[orders]
-    scores = np.full((n_boot, n), np.nan)
-    best_valid = np.full(n_boot, -np.inf)
-    best_test = np.full(n_boot, np.nan)
+    scores = np.full(orders.shape, np.nan)
+    best_valid = np.full(len(orders), -np.inf)
+    best_test = np.full(len(orders), np.nan)
     for k in range(n):
         better = v[:, k] > best_valid  # strict: the earlier trial wins ties
         best_valid = np.where(better, v[:, k], best_valid)

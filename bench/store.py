@@ -1,8 +1,19 @@
-"""The SQLite results store: runs, units, trials, splits and the environment of each sitting.
+"""The SQLite results store: runs, units, trials, their predictions, ensembles, splits and the
+environment of each sitting.
 
-The driver is the only writer. A unit's trial rows and its `done` status are
-written in one transaction, so a killed driver leaves either the whole unit or
-nothing, and a rerun of the same command skips exactly the finished units.
+The driver is the only writer. A unit's trial rows, their predictions, its ensemble and its
+`done` status are written in one transaction, so a killed driver leaves either the whole unit
+or nothing, and a rerun of the same command skips exactly the finished units.
+
+Predictions are kept compact, as zlib-compressed NumPy arrays (`encode_predictions`):
+class probabilities as float16 *log*-probabilities, regression values as float32. Measured on
+real trials (tests/test_ensembles.py holds it): re-scoring decoded predictions reproduces every
+trial's score within 1e-4; accuracy-type metrics can differ by a row whose two top classes were
+within float16's 1e-3 of each other. Log-probabilities rather than probabilities, because float16
+probabilities flush anything below 6e-8 to zero, and a confident wrong prediction then costs
+log loss 34.5 (the 1e-15 clip) instead of its true 17-20; a log-probability keeps a relative error
+of 2^-11 at any size. Regression values are float32 because float16 overflows above 65504 (house
+prices) and its 3 significant digits would move R2 on targets with a large mean.
 """
 from __future__ import annotations
 
@@ -13,6 +24,7 @@ import json
 import os
 import sqlite3
 import time
+import zlib
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -75,7 +87,25 @@ CREATE TABLE IF NOT EXISTS trials (
     error TEXT,
     PRIMARY KEY (unit_key, number)
 );
+CREATE TABLE IF NOT EXISTS predictions (
+    unit_key TEXT NOT NULL REFERENCES units(unit_key),
+    number INTEGER NOT NULL,  -- the trial
+    part TEXT NOT NULL,       -- valid or test; rows in the order of the split's indices
+    data BLOB NOT NULL,       -- encode_predictions
+    PRIMARY KEY (unit_key, number, part)
+);
+CREATE TABLE IF NOT EXISTS ensembles (
+    unit_key TEXT PRIMARY KEY REFERENCES units(unit_key),
+    weights TEXT NOT NULL,    -- {trial number: times chosen}
+    valid_score REAL,
+    test_score REAL,
+    valid_metrics TEXT,
+    test_metrics TEXT,
+    curve TEXT                -- [{trials, valid_score, test_score}, ...]
+);
 """
+PARTS = ("valid", "test")  # the parts whose predictions are kept
+LOG_FLOOR = 1e-15  # probabilities are clipped here before the log, as bench.metrics.score clips them
 
 
 class StoreError(Exception):
@@ -92,6 +122,37 @@ def _from_blob(blob: bytes) -> np.ndarray:
     return np.load(io.BytesIO(blob), allow_pickle=False)
 
 
+def encode_predictions(prediction: np.ndarray) -> bytes:
+    """A trial's predictions of one part, compact: (n, K) class probabilities as float16
+    log-probabilities, (n,) regression values as float32; np.save bytes, zlib-compressed."""
+    prediction = np.asarray(prediction, dtype=np.float64)
+    if prediction.ndim == 2:
+        stored = np.log(np.clip(prediction, LOG_FLOOR, 1.0)).astype(np.float16)
+    elif prediction.ndim == 1:
+        stored = prediction.astype(np.float32)
+    else:
+        raise ValueError(f"predictions must be (n, classes) probabilities or (n,) values, got shape {prediction.shape}")
+    buffer = io.BytesIO()
+    np.save(buffer, stored, allow_pickle=False)
+    return zlib.compress(buffer.getvalue(), 6)
+
+
+def decode_predictions(blob: bytes) -> np.ndarray:
+    """The inverse of `encode_predictions`: (n, K) probabilities or (n,) values, as float64."""
+    stored = np.load(io.BytesIO(zlib.decompress(blob)), allow_pickle=False)
+    return np.exp(stored.astype(np.float64)) if stored.ndim == 2 else stored.astype(np.float64)
+
+
+def prediction_shape(blob: bytes) -> tuple[int, ...]:
+    """The shape `decode_predictions` would return, read from the array's header alone."""
+    head = zlib.decompressobj().decompress(blob, 4096)
+    handle = io.BytesIO(head)
+    version = np.lib.format.read_magic(handle)
+    shape, _, _ = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                   else np.lib.format.read_array_header_2_0)(handle)
+    return tuple(shape)
+
+
 def _insert(verb: str, columns: tuple[str, ...]) -> str:
     """`verb` (e.g. "INSERT INTO trials") with named columns and a named parameter for each."""
     return f"{verb} ({', '.join(columns)}) VALUES ({', '.join(':' + column for column in columns)})"
@@ -103,6 +164,21 @@ INSERT_UNIT = _insert("INSERT OR REPLACE INTO units", (
 INSERT_TRIAL = _insert("INSERT INTO trials", (
     "unit_key", "number", "status", "params", "valid_score", "test_score", "valid_metrics", "test_metrics", "fit_s",
     "predict_s", "started_s", "n_iter", "stopped_by_deadline", "curves", "error"))
+INSERT_PREDICTION = _insert("INSERT INTO predictions", ("unit_key", "number", "part", "data"))
+INSERT_ENSEMBLE = _insert("INSERT INTO ensembles", (
+    "unit_key", "weights", "valid_score", "test_score", "valid_metrics", "test_metrics", "curve"))
+JSON_COLUMNS = {
+    "trials": ("params", "valid_metrics", "test_metrics", "curves"),
+    "ensembles": ("weights", "valid_metrics", "test_metrics", "curve"),
+}
+
+
+def _with_json(row: sqlite3.Row, columns: tuple[str, ...]) -> dict[str, Any]:
+    """The row as a dict, its JSON text `columns` read ({} where empty)."""
+    result: dict[str, Any] = dict(row)
+    for column in columns:
+        result[column] = json.loads(result[column]) if result[column] else {}
+    return result
 
 
 def _run(row: sqlite3.Row) -> dict:
@@ -243,10 +319,15 @@ class Store:
         rows = self.db.execute("SELECT unit_key FROM units WHERE run_id = ?", (run_id,)).fetchall()
         return {r["unit_key"] for r in rows}
 
-    def record_unit(self, run_id: str, unit: dict, trials: Iterable[dict]) -> None:
-        """Write a finished (or failed) unit and its trials atomically, replacing any earlier attempt."""
+    def record_unit(self, run_id: str, unit: dict, trials: Iterable[dict], ensemble: dict | None = None) -> None:
+        """Write a finished (or failed) unit, its trials, their predictions (a trial's
+        `predictions`: {part: encode_predictions bytes}) and its ensemble (bench/ensembles.py)
+        atomically, replacing any earlier attempt."""
+        trials = list(trials)
+        key = unit["unit_key"]
         with self.db:
-            self.db.execute("DELETE FROM trials WHERE unit_key = ?", (unit["unit_key"],))
+            for table in ("trials", "predictions", "ensembles"):
+                self.db.execute(f"DELETE FROM {table} WHERE unit_key = ?", (key,))
             self.db.execute(INSERT_UNIT, {
                 "unit_key": unit["unit_key"], "run_id": run_id, "dataset": unit["dataset"], "model": unit["model"],
                 "fold": unit["fold"], "train_size": unit.get("train_size") or 0, "status": unit["status"],
@@ -268,6 +349,20 @@ class Store:
                 }
                 for t in trials
             ])
+            self.db.executemany(INSERT_PREDICTION, [
+                {"unit_key": key, "number": t["number"], "part": part, "data": blob}
+                for t in trials for part, blob in sorted((t.get("predictions") or {}).items())
+            ])
+            if ensemble is not None:
+                self.db.execute(INSERT_ENSEMBLE, {
+                    "unit_key": key,
+                    # JSON object keys are strings; `ensembles` turns them back into trial numbers
+                    "weights": json.dumps({str(n): c for n, c in ensemble["weights"].items()}, sort_keys=True),
+                    "valid_score": ensemble.get("valid_score"), "test_score": ensemble.get("test_score"),
+                    "valid_metrics": json.dumps(ensemble.get("valid_metrics") or {}),
+                    "test_metrics": json.dumps(ensemble.get("test_metrics") or {}),
+                    "curve": json.dumps(ensemble.get("curve") or []),
+                })
 
     def units(self, run_id: str) -> list[dict]:
         rows = self.db.execute(
@@ -281,10 +376,45 @@ class Store:
                WHERE u.run_id = ? ORDER BY u.dataset, u.model, u.train_size, u.fold, t.number""",
             (run_id,),
         ).fetchall()
+        return [_with_json(r, JSON_COLUMNS["trials"]) for r in rows]
+
+    # predictions and ensembles
+    def prediction_blobs(self, unit_key: str) -> dict[int, dict[str, bytes]]:
+        """{trial number: {part: the stored bytes}} of one unit, undecoded (decode_predictions)."""
+        rows = self.db.execute(
+            "SELECT number, part, data FROM predictions WHERE unit_key = ? ORDER BY number, part", (unit_key,)
+        ).fetchall()
+        blobs: dict[int, dict[str, bytes]] = {}
+        for r in rows:
+            blobs.setdefault(r["number"], {})[r["part"]] = r["data"]
+        return blobs
+
+    def predictions(self, unit_key: str) -> dict[int, dict[str, np.ndarray]]:
+        """{trial number: {"valid": array, "test": array}} of one unit's scored trials; rows follow
+        the order of the split's indices (load_split); (n, K) probabilities or (n,) values."""
+        return {number: {part: decode_predictions(blob) for part, blob in parts.items()}
+                for number, parts in self.prediction_blobs(unit_key).items()}
+
+    def prediction_bytes(self, run_id: str) -> dict:
+        """How much the run's predictions take: trials with predictions and their stored bytes."""
+        row = self.db.execute(
+            """SELECT COUNT(DISTINCT p.unit_key || '/' || p.number) AS trials, COALESCE(SUM(LENGTH(p.data)), 0) AS bytes
+               FROM predictions p JOIN units u USING (unit_key) WHERE u.run_id = ?""", (run_id,)
+        ).fetchone()
+        return {"trials": row["trials"], "bytes": row["bytes"]}
+
+    def ensembles(self, run_id: str) -> list[dict]:
+        """Each unit's post-hoc ensemble, with the unit's dataset, model, fold and train size;
+        `weights` maps trial numbers to the times each was chosen."""
+        rows = self.db.execute(
+            """SELECT e.*, u.dataset, u.model, u.fold, u.train_size FROM ensembles e JOIN units u USING (unit_key)
+               WHERE u.run_id = ? ORDER BY u.dataset, u.model, u.train_size, u.fold""",
+            (run_id,),
+        ).fetchall()
         result = []
         for r in rows:
-            row: dict[str, Any] = dict(r)
-            for column in ("params", "valid_metrics", "test_metrics", "curves"):
-                row[column] = json.loads(row[column]) if row[column] else {}
+            row = _with_json(r, JSON_COLUMNS["ensembles"])
+            row["weights"] = {int(number): count for number, count in row["weights"].items()}
+            row["curve"] = row["curve"] or []
             result.append(row)
         return result

@@ -3,23 +3,29 @@
 Trial 0 is the model's known-good default; later trials come from a seeded
 sampler. Every trial is scored on validation and test, but only the validation
 score reaches the sampler and the selection: the test scores are kept so that
-anytime curves can be read off for any budget prefix.
+anytime curves can be read off for any budget prefix. A scored trial keeps its
+validation and test predictions in the store's compact form, and after the last
+trial the unit's trials are ensembled on validation (bench/ensembles.py).
 """
 from __future__ import annotations
 
 import math
+import sys
 import time
+import warnings
 import zlib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from bench import metrics
+from bench import ensembles, metrics
 from bench.data import DatasetCard, load
 from bench.config import SAMPLERS, Budget
 from bench.contract import FitContext, ModelSpec, Status
 from bench.models import registry, resolve
+from bench.store import PARTS, decode_predictions, encode_predictions
 from bench.threads import limit_threads
 
 @dataclass(frozen=True)
@@ -37,6 +43,8 @@ class UnitTask:
     budget: Budget
     seed: int
     sampler: str = "tpe"
+    startup_trials: int = 10  # random trials before TPE models the search (bench.config.startup_trials)
+    metric: str = ""  # the metric that scores and selects; "": the task's default (bench/metrics.py)
     device: str = "cpu"
     threads: int = 1
     train_size: int = 0  # learning curves: the size of this unit's training subset; 0 = whole part
@@ -52,18 +60,21 @@ def unit_seed(seed: int, dataset: str, model: str, fold: int) -> int:
     return zlib.crc32(f"{seed}/{dataset}/{model}/{fold}".encode()) % (2**31)
 
 
-def _make_sampler(name: str, seed: int):
+def _make_sampler(name: str, seed: int, startup_trials: int = 10):
     import optuna
 
     if name == "tpe":
-        return optuna.samplers.TPESampler(seed=seed)
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup_trials)
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     raise ValueError(f"unknown sampler {name!r}; valid: {', '.join(SAMPLERS)}")
 
 
-def run_trial(spec: ModelSpec, params: dict, parts: dict, info, ctx: FitContext) -> dict:
-    """Fit one configuration and score it on validation and test; never raises."""
+def run_trial(spec: ModelSpec, params: dict, parts: dict, info, ctx: FitContext, metric: str = "") -> dict:
+    """Fit one configuration and score it on validation and test by `metric`; never raises.
+
+    A scored row keeps its predictions, compact (bench.store.encode_predictions), as
+    `row["predictions"] = {"valid": bytes, "test": bytes}`: bytes travel cheaply to the driver."""
     row: dict = {"params": params, "status": Status.OK, "error": None}
     try:
         start = time.perf_counter()
@@ -86,19 +97,32 @@ def run_trial(spec: ModelSpec, params: dict, parts: dict, info, ctx: FitContext)
         return {**row, "status": status, "error": message}
     if not all(np.isfinite(p).all() for p in predictions.values()):
         return {**row, "status": Status.NAN, "error": "predictions contain NaN or infinity"}
-    primary = metrics.primary_metric(info.task)
+    metric = metric or metrics.DEFAULT_METRICS[info.task]
     for name, prediction in predictions.items():
         scores = metrics.score(info.task, parts[name].y, prediction, info.n_classes)
+        if metric not in scores:  # ROC AUC needs every class in the part
+            return {**row, "status": Status.FAILED,
+                    "error": f"{metric} is undefined on the {name} part (it lacks a class); choose another --metric"}
         row[f"{name}_metrics"] = scores
-        row[f"{name}_score"] = scores[primary]
+        row[f"{name}_score"] = metrics.oriented(metric, scores[metric])
+    row["predictions"] = {name: encode_predictions(predictions[name]) for name in PARTS}
     if info.task != "regression":  # rows: true class, columns: predicted class
         row["curves"] = {**(row["curves"] or {}), "confusion_matrix": metrics.confusion(
             parts["test"].y, predictions["test"], info.n_classes)}
     return row
 
 
+def warning_summary(caught: list) -> str:
+    """One line for a unit's warnings: how many, and the commonest kind with its first message."""
+    kinds = Counter((w.category.__name__, str(w.message).splitlines()[0][:160]) for w in caught)
+    (category, message), count = kinds.most_common(1)[0]
+    others = f"; {len(kinds) - 1} other kind(s)" if len(kinds) > 1 else ""
+    return f"{len(caught)} library warning(s), {count} x {category}: {message}{others}"
+
+
 def run_unit(task: UnitTask, on_event=None) -> dict:
-    """Run one study; returns the unit record with its trial rows. Runs on a worker.
+    """Run one study; returns the unit record, its trial rows and its ensemble (None when no
+    trial was scored; bench/ensembles.py). Runs on a worker.
 
     `on_event` receives ("start", partial row) before each fit and ("trial", row)
     after it, so that a supervising process keeps finished trials if this one dies.
@@ -113,18 +137,23 @@ def run_unit(task: UnitTask, on_event=None) -> dict:
     info = dataset.info
     parts = {name: dataset.part(getattr(task, name)) for name in ("train", "valid", "test")}
     seed = unit_seed(task.seed, task.card.name, task.model, task.fold)
-    baseline = metrics.score(
+    metric = task.metric or metrics.DEFAULT_METRICS[info.task]
+    constant = metrics.score(
         info.task,
         parts["test"].y,
         metrics.constant_prediction(info.task, parts["train"].y, len(parts["test"]), info.n_classes),
         info.n_classes,
-    )[metrics.primary_metric(info.task)]
+    )
+    baseline = metrics.oriented(metric, constant[metric]) if metric in constant else None
 
-    study = optuna.create_study(direction="maximize", sampler=_make_sampler(task.sampler, seed))
+    study = optuna.create_study(direction="maximize", sampler=_make_sampler(task.sampler, seed, task.startup_trials))
     study.enqueue_trial(spec.defaults, skip_if_exists=False)
     rows = []
     max_trials = task.budget.trials or math.inf
-    with limit_threads(task.threads):
+    # Library warnings (scikit-learn's LinAlgWarning, convergence notes, ...) can come once per
+    # trial or per fold of an internal search: kept out of the console, summed up once per unit.
+    with limit_threads(task.threads), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         while len(rows) < max_trials and (deadline is None or time.monotonic() < deadline):
             trial = study.ask()
             params = {**spec.defaults, **spec.space(trial)}
@@ -132,7 +161,7 @@ def run_unit(task: UnitTask, on_event=None) -> dict:
             opening = {"number": trial.number, "params": params, "started_s": time.monotonic() - unit_start}
             if on_event:
                 on_event(("start", opening))
-            row = {**run_trial(spec, params, parts, info, ctx), **opening}
+            row = {**run_trial(spec, params, parts, info, ctx, metric), **opening}
             rows.append(row)
             if on_event:
                 on_event(("trial", row))
@@ -140,6 +169,9 @@ def run_unit(task: UnitTask, on_event=None) -> dict:
                 study.tell(trial, row["valid_score"])
             else:
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        ensemble = _ensemble(rows, parts, info.task, metric, info.n_classes)
+    if caught:
+        print(f"unit {task.card.name}/{task.model}/fold{task.fold}: {warning_summary(caught)}", file=sys.stderr)
     ok = [r for r in rows if r["status"] == Status.OK]
     unit = {
         **task.identity(),
@@ -150,5 +182,14 @@ def run_unit(task: UnitTask, on_event=None) -> dict:
         "wall_s": time.monotonic() - unit_start,
         "started": started_at,
     }
-    return {"unit": unit, "trials": rows}
+    return {"unit": unit, "trials": rows, "ensemble": ensemble}
+
+
+def _ensemble(rows: list[dict], parts: dict, task: str, metric: str, n_classes: int) -> dict | None:
+    """The unit's ensemble over its scored trials, from their stored (decoded) predictions, so
+    that the store alone reproduces it."""
+    predictions = {r["number"]: {part: decode_predictions(blob) for part, blob in r["predictions"].items()}
+                   for r in rows if r["status"] == Status.OK}
+    return ensembles.ensemble_unit(rows, predictions, {part: parts[part].y for part in PARTS}, task, metric,
+                                   n_classes)
 

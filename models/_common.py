@@ -78,6 +78,32 @@ def _check_real(model: str, params: dict, name: str, valid: Callable[[float], bo
         raise ValueError(f"{model}: {name} must be {words}, got {value!r}")
 
 
+def zero_or(trial, name: str, low: float, high: float, log: bool = False) -> float:
+    """0, or a value drawn from [low, high]: the "?distribution" of Gorishniy et al.'s tuning configs
+    (rtdl-revisiting-models and tabm, ``bin/tune.py``), where a flag chooses between the two.
+
+    The flag is ``<name>?``. An enqueued value (trial 0's default) sets the flag
+    by itself, so that the default comes back exactly. The value is drawn
+    whether the flag is on or off, so that every trial has the same parameters.
+    """
+    enqueued = _enqueued(trial)
+    if name in enqueued and enqueued[name] == 0:
+        return 0.0
+    on = True if name in enqueued else trial.suggest_categorical(f"{name}?", (False, True))
+    value = trial.suggest_float(name, low, high, log=log)
+    return value if on else 0.0
+
+
+def _enqueued(trial) -> dict[str, Any]:
+    """The values ``study.enqueue_trial`` fixed for this trial (optuna keeps them as "fixed_params")."""
+    from optuna.trial import TrialState
+
+    for frozen in trial.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if frozen.number == trial.number:
+            return frozen.system_attrs.get("fixed_params", {})
+    return {}
+
+
 def untuned(defaults: dict[str, Any], *names: str) -> dict[str, Any]:
     """The defaults of the parameters a space does not tune, for the space to return as they are."""
     return {name: defaults[name] for name in names}

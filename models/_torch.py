@@ -12,6 +12,16 @@ time). Early stopping watches the plain (unsmoothed, unmixed) loss on the
 validation part, which is also what ``curves["valid_loss"]`` records;
 ``curves["train_loss"]`` is the loss the optimiser saw, averaged over the epoch.
 
+What some nets need, as plain parameters of the same loop: ``k`` members
+(TabM, Gorishniy et al. 2025): the net outputs (batch, k, out), the training
+loss is the mean of the members' losses, early stopping watches the loss of
+the members' mean prediction, and predictions average the members
+(probabilities for classes); ``parameter_groups`` (per-group weight decay and
+a learning-rate factor ``lr_factor``: no decay for biases and norms,
+RealMLP's per-layer learning rates); Adam's ``betas``; gradient clipping;
+schedules for the weight decay and the rates of the ``Dropout`` modules as
+well as the learning rate (``RATE_SCHEDULES``).
+
 Speed (see ``perf/mlp_throughput.py``): the hot loop holds no per-batch sync
 (no ``.item()``), no per-batch gather (one shuffle per epoch, then views), no
 scheduler object (the learning rate is written into the optimiser only when a
@@ -34,6 +44,24 @@ from ._common import SCHEDULES, FittedModel, TargetScale, deadline_passed, targe
 EVAL_BATCH = 1024  # rows per forward pass when evaluating; bounded for CNN activations
 
 
+def _progress(step: int, total: int) -> float:
+    return min(step, total) / total
+
+
+# Factors of the base value after `step` of `total` optimiser steps; None: constant.
+# "coslog4" and "flat_cos" are RealMLP's (Holzmüller et al. 2024; pytabkit's training/scheduling.py):
+# four cosine cycles on a log time scale, each back to 0; and flat for the first half, then a cosine to 0.
+RATE_SCHEDULES: dict[str, Callable[[int, int], float] | None] = {
+    "constant": None,
+    "cosine": lambda step, total: 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total)),
+    "coslog4": lambda step, total: 0.5 * (1.0 - math.cos(2.0 * math.pi
+                                                         * math.log2(1.0 + 15.0 * _progress(step, total)))),
+    "flat_cos": lambda step, total: (1.0 if _progress(step, total) < 0.5
+                                     else 0.5 * (1.0 + math.cos(math.pi * (2.0 * _progress(step, total) - 1.0)))),
+}
+assert set(SCHEDULES) <= set(RATE_SCHEDULES)
+
+
 class Dropout(torch.nn.Module):
     """Inverted dropout, as ``torch.nn.Dropout``; on CPU the mask comes from NumPy's PCG64.
 
@@ -51,6 +79,11 @@ class Dropout(torch.nn.Module):
         self.p = p
         self.threshold = round(p * 65536)  # drop where 16 random bits fall below this
         self.rng = np.random.default_rng(int(torch.randint(2**62, ())))
+
+    def set_rate(self, p: float) -> None:
+        """A new rate for the next batches (a dropout schedule); the mask generator goes on as it was."""
+        self.p = p
+        self.threshold = round(p * 65536)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0:
@@ -73,9 +106,14 @@ class NetFitted(FittedModel):
     task: str
     device: torch.device
     target: TargetScale
+    k: int = 1  # members whose outputs (batch, k, out) are averaged
 
     def predict(self, part) -> np.ndarray:
         out = _forward(self.net, torch.from_numpy(self.transform(part)), self.device).double()
+        if self.k > 1 and out.dim() == 3:  # the members' mean: of probabilities for classes, as TabM does
+            if self.task == "regression":
+                return self.target.unscale(out[:, :, 0].mean(dim=1)).numpy()
+            return torch.softmax(out, dim=2).mean(dim=1).numpy()
         if self.task == "regression":
             return self.target.unscale(out[:, 0]).numpy()
         return torch.softmax(out, dim=1).numpy()
@@ -100,15 +138,32 @@ def fit_net(
     augment: Callable | None = None,
     label_smoothing: float = 0.0,
     mixup: float = 0.0,
+    k: int = 1,
+    parameter_groups: Callable[[torch.nn.Module], list[dict]] | None = None,
+    betas: tuple[float, float] = (0.9, 0.999),
+    gradient_clipping_norm: float | None = None,
+    weight_decay_schedule: str = "constant",
+    dropout_schedule: str = "constant",
 ) -> NetFitted:
     """Train ``build()`` on float32 inputs already preprocessed by the caller.
 
     ``augment(x, generator)`` transforms a training batch; ``label_smoothing``
     applies to classification only; ``mixup`` is the Beta(a, a) parameter of
     mixup (Zhang et al. 2018, 0 = off), which mixes inputs and losses.
+    ``k`` > 1: the net's output is (batch, k, out), k members trained on the
+    same batches (see the module docstring). ``parameter_groups(net)`` gives
+    the optimiser's groups; a group may set ``weight_decay`` and an
+    ``lr_factor`` that scales the (scheduled) learning rate. ``schedule``,
+    ``weight_decay_schedule`` and ``dropout_schedule`` (the rates of the net's
+    ``Dropout`` modules) are names in ``RATE_SCHEDULES``, over ``max_epochs``.
+    ``gradient_clipping_norm`` clips the gradient's global norm.
     """
-    if schedule not in SCHEDULES:
-        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    for name, value in (("schedule", schedule), ("weight_decay_schedule", weight_decay_schedule),
+                        ("dropout_schedule", dropout_schedule)):
+        if value not in RATE_SCHEDULES:
+            raise ValueError(f"{name} must be one of {tuple(RATE_SCHEDULES)}, got {value!r}")
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
     if not 0.0 <= label_smoothing < 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
     if mixup < 0.0:
@@ -135,22 +190,48 @@ def fit_net(
     X_va, y_va = torch.as_tensor(X_valid, device=device), targets(y_valid)
 
     def loss_fn(out: torch.Tensor, y: torch.Tensor, reduction: str = "mean", smoothing: float = 0.0):
+        if k > 1:  # (batch, k, out) -> (batch * k, out): every member's loss on the batch, averaged
+            out, y = out.flatten(0, 1), y.repeat_interleave(k)
         if regression:
             return F.mse_loss(out[:, 0], y, reduction=reduction)
         return F.cross_entropy(out, y, reduction=reduction, label_smoothing=smoothing)
 
+    def mean_prediction_loss(out: torch.Tensor, y: torch.Tensor, reduction: str = "mean"):
+        """The loss of the members' mean prediction (of probabilities for classes), for early stopping."""
+        if regression:
+            return F.mse_loss(out[:, :, 0].mean(dim=1), y, reduction=reduction)
+        log_mean_proba = torch.logsumexp(F.log_softmax(out, dim=2), dim=1) - math.log(k)
+        return F.nll_loss(log_mean_proba, y, reduction=reduction)
+
+    valid_loss_fn = loss_fn if k == 1 else mean_prediction_loss
     net = build().to(device)
-    optimizer = _adamw(net, lr, weight_decay, device)
+    optimizer = _adamw(net.parameters() if parameter_groups is None else parameter_groups(net), lr, weight_decay,
+                       device, betas)
+    base_decay = [group["weight_decay"] for group in optimizer.param_groups]
+    dropouts = [module for module in net.modules() if isinstance(module, Dropout)]
+    base_rates = [module.p for module in dropouts]
     n = len(X_tr)
     # Near-equal batches: no tiny last batch, which would be noisy and breaks BatchNorm at size 1.
     n_batches = max(1, math.ceil(n / max(1, batch_size)))
     bounds = np.linspace(0, n, n_batches + 1).astype(int).tolist()
     batches = [(bounds[i], bounds[i + 1]) for i in range(n_batches) if bounds[i + 1] > bounds[i]]
     total_steps = max_epochs * len(batches)
-    factor = {
-        "constant": None,
-        "cosine": lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / total_steps)),
-    }[schedule]
+    lr_factor, decay_factor, dropout_factor = (RATE_SCHEDULES[name] for name in
+                                               (schedule, weight_decay_schedule, dropout_schedule))
+
+    def set_rates(step: int) -> None:
+        """The scheduled learning rates, weight decays and dropout rates for the step after `step`."""
+        if lr_factor is not None:
+            for group in optimizer.param_groups:
+                group["lr"] = lr * group.get("lr_factor", 1.0) * lr_factor(step, total_steps)
+        if decay_factor is not None:
+            for group, decay in zip(optimizer.param_groups, base_decay):
+                group["weight_decay"] = decay * decay_factor(step, total_steps)
+        if dropout_factor is not None:
+            for module, rate in zip(dropouts, base_rates):
+                module.set_rate(rate * dropout_factor(step, total_steps))
+
+    set_rates(0)  # a schedule may not start at 1 (coslog4 starts at 0)
 
     best_loss, best_epoch, best_state = math.inf, 0, None
     curves: dict[str, list[float]] = {"train_loss": [], "valid_loss": []}
@@ -179,17 +260,17 @@ def fit_net(
                 loss = loss_fn(net(xb), yb, smoothing=label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if gradient_clipping_norm is not None:
+                torch.nn.utils.clip_grad_norm_(net.parameters(), gradient_clipping_norm)
             optimizer.step()
             step += 1
-            if factor is not None:
-                for group in optimizer.param_groups:
-                    group["lr"] = lr * factor(step)
+            set_rates(step)
             loss_sum.add_(loss.detach(), alpha=stop - start)
         if stopped_by_deadline:
             break
 
         train_loss = loss_sum.item() / n
-        valid_loss = _forward(net, X_va, device, loss=lambda out, i: loss_fn(out, y_va[i], "sum")) / len(X_va)
+        valid_loss = _forward(net, X_va, device, loss=lambda out, i: valid_loss_fn(out, y_va[i], "sum")) / len(X_va)
         for value in (train_loss, valid_loss):
             if not math.isfinite(value):
                 raise FloatingPointError(f"loss became {value} at epoch {epoch}")
@@ -197,7 +278,7 @@ def fit_net(
         curves["valid_loss"].append(valid_loss)
         if valid_loss < best_loss:
             best_loss, best_epoch = valid_loss, epoch
-            best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            best_state = {name: value.detach().clone() for name, value in net.state_dict().items()}
         elif epoch - best_epoch >= patience:
             break
 
@@ -205,16 +286,24 @@ def fit_net(
         net.load_state_dict(best_state)
     net.eval()
     n_iter = len(curves["train_loss"])
-    return NetFitted(net, transform, task, device, target, n_iter=n_iter, stopped_by_deadline=stopped_by_deadline,
+    return NetFitted(net, transform, task, device, target, k, n_iter=n_iter, stopped_by_deadline=stopped_by_deadline,
                      curves=curves)
 
 
-def _adamw(net: torch.nn.Module, lr: float, weight_decay: float, device: torch.device) -> torch.optim.Optimizer:
-    """AdamW with the fused kernel (one call for all parameters, CPU and CUDA), else the default."""
+def _adamw(params, lr: float, weight_decay: float, device: torch.device,
+           betas: tuple[float, float] = (0.9, 0.999)) -> torch.optim.Optimizer:
+    """AdamW with the fused kernel (one call for all parameters, CPU and CUDA), else the default.
+
+    `params`: parameters, or parameter groups; a group's ``lr_factor`` scales its learning rate.
+    """
+    params = list(params)
+    for group in params:
+        if isinstance(group, dict):
+            group.setdefault("lr", lr * group.get("lr_factor", 1.0))
     try:
-        return torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, betas=betas, fused=True)
     except (RuntimeError, TypeError):  # a device or dtype without a fused kernel
-        return torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, betas=betas)
 
 
 @torch.inference_mode()

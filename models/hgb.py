@@ -7,8 +7,12 @@ Numeric NaN is sklearn's missing value. No scaling is needed.
 
 Default (trial 0): scikit-learn's defaults (learning rate 0.1, 31 leaves, no
 depth limit, 20 rows per leaf, no L2) with up to 1000 iterations, early-stopped
-on the validation loss after 20 iterations without improvement, as in
-Grinsztajn et al. 2022. sklearn keeps the iterations made after the best one.
+on the validation loss after 20 iterations without improvement, as Grinsztajn
+et al. 2022 fix them in their search (sklearn's defaults: 100 iterations,
+patience 10, early stopping only above 10,000 rows, on 10% of train held out):
+here the validation part is at hand, so early stopping, not a cap of 100,
+decides the number of iterations. sklearn keeps the iterations made after
+the best one.
 
 Space: Grinsztajn et al. 2022 ("Why do tree-based models still outperform deep
 learning on tabular data?", from Hyperopt-sklearn): learning_rate

@@ -5,12 +5,13 @@ missing indicators, standard scaling, one-hot categoricals), fit on the
 training part only, so that every feature counts on the same scale in the
 distance; images and sequences are flat pixels with one mean and std.
 
-Default (trial 0): TabZilla's (McElfresh et al. 2023) k = 9, uniform weights,
-Euclidean distance. Space: TabZilla's k, the odd numbers 3..41; the weighting
-(uniform or by inverse distance) and the Minkowski power (1 or 2) are
-scikit-learn's options, added here. TabZilla also tunes the search structure
-(kd-tree or ball tree, leaf size), which changes speed, not predictions, so it
-is left to sklearn's ``auto``.
+Default (trial 0): TabZilla's (McElfresh et al. 2023) k = 9 (sklearn's: 5),
+with sklearn's uniform weights and Euclidean distance (p = 2). Space:
+TabZilla's k, the odd numbers 3..41; the weighting (uniform or by inverse
+distance) and the Minkowski power (1 or 2) are scikit-learn's options, added
+here. TabZilla also tunes the search structure (kd-tree or ball tree, leaf
+size), which changes speed, not predictions, so it is left to sklearn's
+``auto``.
 
 The validation part is not used (nothing to stop early) and a fit cannot be
 cut short (fitting stores the training rows; predicting is the cost), so the

@@ -5,9 +5,9 @@ missing); numeric NaN is LightGBM's missing value. No scaling is needed.
 
 Default (trial 0): LightGBM's own defaults (31 leaves, 20 rows per leaf, no
 row or column sampling, no L1/L2, which the space's floor of 1e-8 stands for)
-with a smaller learning rate of 0.05 and up to 2000 rounds early-stopped after
-50 rounds without improvement of the validation loss -- the usual recipe when
-a validation set is at hand.
+with a smaller learning rate of 0.05 (LightGBM's: 0.1) and up to 2000 rounds
+(LightGBM's: 100) early-stopped after 50 rounds without improvement of the
+validation loss -- the usual recipe when a validation set is at hand.
 
 Space: ``num_leaves`` 2..4096 (log), ``lambda_l1``/``lambda_l2`` 1e-8..10
 (log) and ``learning_rate`` 0.01..0.3 (log) are TabZilla's LightGBM space

@@ -7,7 +7,9 @@ One parameter is tuned, the L2 strength ``alpha``: ridge uses it as is and
 logistic regression gets ``C = 1 / alpha``. The default 1.0 is scikit-learn's
 default for both; the range 1e-4..1e4 (log-uniform) is the grid that
 scikit-learn's ``LogisticRegressionCV`` searches by default (``Cs=10`` ->
-``np.logspace(-4, 4, 10)``). The validation part is not used: there is
+``np.logspace(-4, 4, 10)``). The lbfgs cap ``max_iter`` is 1000, not
+sklearn's 100, so that a fit ends converged rather than at the cap (sklearn
+warns when it stops there). The validation part is not used: there is
 nothing to stop early, and the deadline is not checked (a fit takes seconds).
 """
 from __future__ import annotations

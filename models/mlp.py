@@ -21,7 +21,19 @@ embedded categoricals are what the MLP of Gorishniy et al.'s code does, one-hot
 what a plain MLP does: the space tries both.
 Default: 3 x 256, dropout 0.1, lr 1e-3, weight_decay 1e-5, batch 256, constant
 learning rate, no label smoothing, one-hot categoricals, at most 100 epochs
-with patience 10 -- a common, robust MLP setting.
+with patience 10 -- a common, robust MLP setting, ours rather than any paper's.
+
+MLP-PLR (Gorishniy et al. 2022, "On embeddings for numerical features in
+tabular deep learning", NeurIPS): ``mlp[num_embeddings=plr]`` puts each
+numeric feature through periodic embeddings, ``cos``/``sin`` of learned
+frequencies, a per-feature linear map and ReLU
+(``rtdl_num_embeddings.PeriodicEmbeddings``, lite=False, as the paper defines
+PLR), before the same MLP. Its defaults are the package's (48 frequencies,
+initial scale 0.01, d_embedding 24); the variant tunes them in the ranges of
+the TabM paper's MLP-PLR configs (yandex-research/tabm
+``paper/exp/mlp-periodic/*/0-tuning.toml``: n_frequencies UniformInt[16, 96,
+step 4], frequency_init_scale LogUniform[0.01, 10], d_embedding
+UniformInt[16, 32, step 4]). Plain ``mlp`` neither uses nor tunes them.
 """
 from __future__ import annotations
 
@@ -56,6 +68,10 @@ class MLPParams(TrainingParams):
     dropout: float
     norm: Literal["none", "batchnorm", "layernorm"]
     label_smoothing: float  # classification only
+    num_embeddings: Literal["none", "plr"]  # not tuned: mlp[num_embeddings=plr] is MLP-PLR
+    n_frequencies: int  # PLR only
+    frequency_init_scale: float  # PLR only
+    d_embedding: int  # PLR only
 
 
 DEFAULTS: MLPParams = {
@@ -72,7 +88,13 @@ DEFAULTS: MLPParams = {
     "schedule": "constant",
     "max_epochs": 100,
     "patience": 10,
+    # MLP-PLR (Gorishniy et al. 2022): rtdl_num_embeddings.PeriodicEmbeddings' defaults
+    "num_embeddings": "none",
+    "n_frequencies": 48,
+    "frequency_init_scale": 0.01,
+    "d_embedding": 24,
 }
+NUM_EMBEDDINGS = ("none", "plr")
 
 
 def space(trial) -> MLPParams:
@@ -89,6 +111,24 @@ def space(trial) -> MLPParams:
         "label_smoothing": trial.suggest_float("label_smoothing", 0.0, 0.2),
         "schedule": trial.suggest_categorical("schedule", SCHEDULES),
         **untuned(DEFAULTS, "max_epochs", "patience"),
+        **plr_space(trial),
+    }
+
+
+def plr_space(trial) -> dict:
+    """PLR's parameters, tuned only in mlp[num_embeddings=plr]: the space of MLP-PLR in the TabM paper's
+    configs (yandex-research/tabm paper/exp/mlp-periodic/*/0-tuning.toml, lite = false)."""
+    # A single choice is not sampled (optuna returns it as it is), so mlp's own trials stay as they were;
+    # a variant's fixed value comes back instead.
+    embeddings = trial.suggest_categorical("num_embeddings", (DEFAULTS["num_embeddings"],))
+    if embeddings != "plr":
+        return {"num_embeddings": embeddings, **untuned(DEFAULTS, "n_frequencies", "frequency_init_scale",
+                                                        "d_embedding")}
+    return {
+        "num_embeddings": embeddings,
+        "n_frequencies": trial.suggest_int("n_frequencies", 16, 96, step=4),
+        "frequency_init_scale": trial.suggest_float("frequency_init_scale", 0.01, 10.0, log=True),
+        "d_embedding": trial.suggest_int("d_embedding", 16, 32, step=4),
     }
 
 
@@ -195,11 +235,40 @@ def check_training(model: str, p: dict) -> None:
     check_choice(model, p, "schedule", SCHEDULES)
 
 
+def with_periodic_embeddings(n_numeric: int, d_in: int, p: dict, make_body):
+    """PLR (Gorishniy et al. 2022): the first `n_numeric` inputs each through periodic features, a linear map
+    and ReLU (``rtdl_num_embeddings.PeriodicEmbeddings``, lite=False), flattened, then the other inputs."""
+    import torch
+    from rtdl_num_embeddings import PeriodicEmbeddings
+    from torch import nn
+
+    class PLRNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embeddings = PeriodicEmbeddings(
+                n_numeric, int(p["d_embedding"]), n_frequencies=int(p["n_frequencies"]),
+                frequency_init_scale=float(p["frequency_init_scale"]), activation=True, lite=False)
+            self.body = make_body(d_in - n_numeric + n_numeric * int(p["d_embedding"]))
+
+        def forward(self, x):
+            return self.body(torch.cat([self.embeddings(x[:, :n_numeric]).flatten(1), x[:, n_numeric:]], dim=1))
+
+    return PLRNet()
+
+
 def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext):
     p = _check_params(params)
+    # The encoder puts the numeric features first, with or without categorical embeddings after them.
+    n_plr = train.X_num.shape[1] if p["num_embeddings"] == "plr" else 0
+
+    def build_body(d_in: int, d_out: int):
+        def body(d: int):
+            return build_mlp(d, d_out, p["n_layers"], p["width"], p["dropout"], p["norm"])
+
+        return with_periodic_embeddings(n_plr, d_in, p, body) if n_plr else body(d_in)
+
     return fit_encoded_net(
-        p, train, valid, info, ctx,
-        lambda d_in, d_out: build_mlp(d_in, d_out, p["n_layers"], p["width"], p["dropout"], p["norm"]),
+        p, train, valid, info, ctx, build_body,
         label_smoothing=p["label_smoothing"] if info.task != "regression" else 0.0,
     )
 
@@ -212,6 +281,10 @@ def _check_params(params: dict) -> dict:
         check_int("mlp", p, name, 1)
     for name in ("dropout", "label_smoothing"):
         check_rate("mlp", p, name)
+    check_choice("mlp", p, "num_embeddings", NUM_EMBEDDINGS)
+    for name in ("n_frequencies", "d_embedding"):
+        check_int("mlp", p, name, 1)
+    check_positive("mlp", p, "frequency_init_scale")
     return p
 
 
@@ -226,7 +299,9 @@ MODEL = ModelSpec(
     source=(
         "Gorishniy et al. 2021, Revisiting deep learning models for tabular data (MLP and its space, "
         "quantile inputs); Kadra et al. 2021, Well-tuned simple nets excel on tabular datasets (norm choice); "
-        "label smoothing and cosine schedule as in RealMLP (Holzmüller et al. 2024)"
+        "label smoothing and cosine schedule as in RealMLP (Holzmüller et al. 2024); default: ours (3 x 256, "
+        "dropout 0.1, lr 1e-3), from no paper; num_embeddings=plr: MLP-PLR, Gorishniy et al. 2022, On embeddings "
+        "for numerical features in tabular deep learning (rtdl_num_embeddings PeriodicEmbeddings, lite=False)"
     ),
     notes=(
         "scaling and cat_encoding apply to tabular data only; images and sequences use one pixel mean/std. "

@@ -8,16 +8,28 @@ dataset, as Grinsztajn et al. do with their target transform.
 
 Space: Grinsztajn et al. 2022 ("Why do tree-based models still outperform
 deep learning on tabular data?", from Hyperopt-sklearn): 250 trees;
-max_features one of sqrt, log2, all (1.0), 0.1..0.9; max_depth one of None, 2,
-3, 4; min_samples_split 2 or 3; min_samples_leaf LogUniformInt[1, 50] (their
-q-log-uniform 1.5..50.5, widened to take sklearn's default 1); bootstrap on or off; min_impurity_decrease one of
-0, 0.01, 0.02, 0.05; criterion gini or entropy (classification only; regression
-uses squared error, leaving out their absolute error, which is orders of
-magnitude slower). Optuna's categorical choices are uniform, where they
-weight some (max_depth None 70%, min_samples_split 2 95%, min_impurity_decrease
-0 85%). Default (trial 0): scikit-learn's defaults (sqrt features for
-classification and regression alike, full depth, 1 row per leaf, bootstrap) with
-their 250 trees.
+max_features one of sqrt, log2, all (1.0), 0.1..0.9 (and ``auto``, below);
+max_depth one of None, 2, 3, 4; min_samples_split 2 or 3; min_samples_leaf
+LogUniformInt[1, 50] (their q-log-uniform 1.5..50.5, widened to take sklearn's
+default 1); bootstrap on or off; min_impurity_decrease one of 0, 0.01, 0.02,
+0.05; criterion gini or entropy (classification only; regression uses squared
+error, leaving out their absolute error, which is orders of magnitude slower).
+Optuna's categorical choices are uniform, where they weight some (max_depth
+None 70%, min_samples_split 2 95%, min_impurity_decrease 0 85%, sqrt listed
+twice among their 13 max_features).
+
+Default (trial 0): scikit-learn's defaults (full depth, 2 rows to split, 1 row
+per leaf, bootstrap, no impurity threshold, gini; squared error for
+regression) and, for max_features,
+``"auto"``: scikit-learn's default for the task, which differs between its
+two forests -- sqrt for ``RandomForestClassifier``, 1.0 (all features) for
+``RandomForestRegressor`` (since sklearn 1.1; what sklearn's own ``"auto"``
+meant until 1.3). ``fit`` then leaves max_features to sklearn. ``"auto"`` is
+also one of the space's max_features choices, so that trial 0 lies in the
+space; the forests the space can draw are the same, and the task's default
+gets two shares of the 13 (for classification, sqrt twice, as in their list).
+The trees are Grinsztajn et al.'s 250, not sklearn's 100, so that trial 0 grows
+as many trees as every other trial.
 
 Nothing to stop early: all trees are grown. Deadline: sklearn has no callback,
 so the forest grows in chunks of 10 trees (``warm_start``, which gives the
@@ -36,11 +48,12 @@ from ._common import (EVERY_MODALITY, EVERY_TASK, EstimatorFitted, check_choice,
                       target_scale, untuned, with_defaults)
 
 CHUNK = 10  # trees between deadline checks
-MAX_FEATURES = ("sqrt", "log2", 1.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+# "auto": scikit-learn's default for the task (sqrt for classification, 1.0 for regression); see the docstring.
+MAX_FEATURES = ("auto", "sqrt", "log2", 1.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 class RandomForestParams(TypedDict):
-    max_features: str | float
+    max_features: str | float  # "auto" (sklearn's default for the task), "sqrt", "log2" or a share of columns
     max_depth: int | None
     min_samples_split: int
     min_samples_leaf: int
@@ -51,7 +64,7 @@ class RandomForestParams(TypedDict):
 
 
 DEFAULTS: RandomForestParams = {
-    "max_features": "sqrt",
+    "max_features": "auto",
     "max_depth": None,
     "min_samples_split": 2,
     "min_samples_leaf": 1,
@@ -84,7 +97,6 @@ def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext)
     y = target.scale(train.y) if regression else train.y
     common = {
         "n_estimators": 0,
-        "max_features": p["max_features"],
         "max_depth": p["max_depth"],
         "min_samples_split": int(p["min_samples_split"]),
         "min_samples_leaf": int(p["min_samples_leaf"]),
@@ -94,6 +106,8 @@ def fit(params: dict, train: Part, valid: Part, info: DataInfo, ctx: FitContext)
         "random_state": ctx.seed,
         "warm_start": True,
     }
+    if p["max_features"] != "auto":  # "auto": sklearn's default, which depends on the task
+        common["max_features"] = p["max_features"]
     if regression:
         estimator = RandomForestRegressor(criterion="squared_error", **common)
     else:
@@ -118,8 +132,10 @@ def _check_params(params: dict) -> dict:
     p = with_defaults("random_forest", DEFAULTS, params)
     check_choice("random_forest", p, "criterion", ("gini", "entropy"))
     features = p["max_features"]
-    if not (features in ("sqrt", "log2") or (isinstance(features, (int, float)) and 0 < features <= 1)):
-        raise ValueError(f"random_forest: max_features must be 'sqrt', 'log2' or a fraction in (0, 1], got {features!r}")
+    if not (features in ("auto", "sqrt", "log2") or (isinstance(features, (int, float)) and 0 < features <= 1)):
+        raise ValueError(
+            f"random_forest: max_features must be 'auto', 'sqrt', 'log2' or a fraction in (0, 1], got {features!r}"
+        )
     check_int("random_forest", p, "max_depth", 1, optional=True)
     check_int("random_forest", p, "min_samples_split", 2)
     for name in ("min_samples_leaf", "n_estimators"):
@@ -137,7 +153,8 @@ MODEL = ModelSpec(
     fit=fit,
     source=(
         "scikit-learn RandomForest; space and 250 trees: Grinsztajn et al. 2022 (from Hyperopt-sklearn), "
-        "categorical weights made uniform; default: scikit-learn's"
+        "categorical weights made uniform; default: scikit-learn's per task (max_features 'auto': sqrt for "
+        "classification, 1.0 for regression) with Grinsztajn et al.'s 250 trees (sklearn: 100)"
     ),
     notes="Deadline checked every 10 trees (no callback in sklearn); no early stopping (nothing to stop). CPU only.",
     imports=("sklearn.ensemble",),

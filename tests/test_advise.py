@@ -41,13 +41,39 @@ def test_advise_refuses_a_bad_file_with_one_line(tmp_path):
     assert result.returncode == 2 and str(bad) in result.stderr and "Traceback" not in result.stderr
 
 
-def row(model, family, score, half, tuning_s=1.0):
-    return {"model": model, "family": family, "score": score, "ci_low": score - half, "ci_high": score + half,
-            "tuning_s": tuning_s}
+def row(model, family, fold_scores, tuning_s=1.0, baseline=0.5):
+    return {"model": model, "family": family, "score": sum(fold_scores) / len(fold_scores), "status": "ok",
+            "tuning_s": tuning_s, "folds": [{"fold": i, "score": v, "baseline_score": baseline, "imputed": None}
+                                            for i, v in enumerate(fold_scores)]}
 
 
-def test_recommendation_is_clear_only_without_overlap():
-    clear = recommend([row("lightgbm", "tree", 0.90, 0.01), row("mlp", "deep", 0.80, 0.01)])
+def test_recommendation_is_clear_only_when_the_paired_folds_say_so():
+    clear = recommend([row("lightgbm", "tree", [0.90, 0.91, 0.92]), row("mlp", "deep", [0.80, 0.80, 0.83])])
     assert (clear["family"], clear["strength"]) == ("tree", "clear")
-    tie = recommend([row("mlp", "deep", 0.90, 0.05, tuning_s=9), row("linear", "classical", 0.88, 0.05, tuning_s=1)])
-    assert (tie["family"], tie["strength"], tie["cheaper"]) == ("deep", "tie", "linear")
+    # Intervals that would overlap, but every fold ahead by the same margin: paired, that is clear.
+    paired = recommend([row("lightgbm", "tree", [0.80, 0.90, 0.85]), row("mlp", "deep", [0.79, 0.89, 0.84])])
+    assert paired["strength"] == "clear"
+    tie = recommend([row("mlp", "deep", [0.90, 0.85, 0.95], tuning_s=9),
+                     row("linear", "classical", [0.92, 0.80, 0.92], tuning_s=1)])
+    # A tie recommends the cheaper model, as its sentence says.
+    assert (tie["family"], tie["model"], tie["strength"], tie["cheaper"]) == ("classical", "linear", "tie", "linear")
+
+
+def test_no_family_is_recommended_when_nothing_beats_the_constant_predictor():
+    advice = recommend([row("lightgbm", "tree", [0.52, 0.47, 0.51]), row("mlp", "deep", [0.49, 0.50, 0.48])])
+    assert (advice["family"], advice["strength"]) == (None, "none")
+    assert "constant predictor" in advice["reason"]
+
+
+def test_a_failed_model_is_never_recommended_on_its_imputed_score():
+    failed = {**row("svm", "classical", [0.99, 0.99, 0.99]), "status": "failed"}
+    advice = recommend([failed, row("lightgbm", "tree", [0.90, 0.91, 0.92]), row("mlp", "deep", [0.80, 0.80, 0.83])])
+    assert advice["model"] == "lightgbm"
+
+
+def test_the_reference_is_found_from_any_folder(tmp_path, monkeypatch):
+    from bench.advise import reference_board
+
+    monkeypatch.chdir(tmp_path)  # outside the checkout: the packaged reference still answers
+    board = reference_board(None)
+    assert board is not None and board["results"] and board["suite"] == "standard"

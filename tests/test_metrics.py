@@ -85,3 +85,27 @@ def test_confusion_counts_true_rows_and_predicted_columns():
 def test_a_prediction_of_the_wrong_length_is_an_error():
     with pytest.raises(ValueError, match="3 predictions for 2 targets"):
         metrics.score("regression", np.zeros(2), np.zeros(3))
+
+
+def test_metric_choice_per_task():
+    assert metrics.parse_metrics(None) == {"binary": "roc_auc", "multiclass": "log_loss", "regression": "r2"}
+    assert metrics.parse_metrics("accuracy") == {"binary": "accuracy", "multiclass": "accuracy", "regression": "r2"}
+    assert metrics.parse_metrics("rmse, binary=balanced_accuracy")["binary"] == "balanced_accuracy"
+    assert metrics.parse_metrics("rmse")["regression"] == "rmse"
+    with pytest.raises(ValueError, match="unknown metric 'f1'"):
+        metrics.parse_metrics("f1")
+    with pytest.raises(ValueError, match="unknown metric 'regression=accuracy'"):
+        metrics.parse_metrics("regression=accuracy")
+    assert metrics.oriented("log_loss", 0.3) == -0.3 and metrics.oriented("roc_auc", 0.8) == 0.8
+
+
+def test_under_imbalance_the_default_metric_separates_what_accuracy_cannot():
+    # 95% one class: a model that ranks the rare class first and the constant predictor have the same
+    # accuracy, while ROC AUC (the binary default) tells them apart.
+    y = np.array([0] * 95 + [1] * 5)
+    informed = np.column_stack([np.r_[np.full(95, 0.9), np.full(5, 0.6)], np.r_[np.full(95, 0.1), np.full(5, 0.4)]])
+    constant = metrics.constant_prediction("binary", y, len(y), 2)
+    a, b = metrics.score("binary", y, informed, 2), metrics.score("binary", y, constant, 2)
+    assert a["accuracy"] == b["accuracy"] == 0.95
+    default = metrics.DEFAULT_METRICS["binary"]
+    assert a[default] == 1.0 and b[default] == 0.5

@@ -272,6 +272,9 @@ def test_unknown_parameter_is_named(name):
         ("knn", "weights", "gaussian", "one of ('uniform', 'distance')"),
         ("mlp", "dropout", 1.0, "in [0, 1)"),
         ("resnet", "schedule", "linear", "one of ('constant', 'cosine')"),
+        ("tabm", "arch_type", "tabm-packed", "one of ('tabm', 'tabm-mini')"),
+        ("realmlp", "hidden_sizes", "128x2", "one of ('256x3', '64x5', '512x1')"),
+        ("ft_transformer", "n_blocks", 0, "an integer >= 1"),
     ],
 )
 def test_invalid_parameter_names_itself_and_the_valid_range(name, key, value, valid):
@@ -301,6 +304,27 @@ def test_nan_loss_is_recorded_as_nan_by_the_harness():
     params = capped(spec, TINY, {**spec.defaults, "lr": 1e10})
     row = run_trial(spec, params, {"train": train, "valid": valid, "test": test}, info, FitContext(seed=0))
     assert row["status"] == "nan" and "loss became nan" in row["error"]
+
+
+def test_mlp_plr_variant_embeds_numeric_features_and_tunes_the_embeddings():
+    """mlp[num_embeddings=plr] is MLP-PLR (Gorishniy et al. 2022); plain mlp neither uses nor tunes PLR."""
+    import optuna
+
+    from bench.models import resolve
+
+    plr = resolve("mlp[num_embeddings=plr]")
+    train, valid, test, info = dataset("binary", "tabular")
+    fitted = plr.fit(capped(plr, QUICK), train, valid, info, FitContext(seed=0))
+    assert type(fitted.net).__name__ == "PLRNet"
+    score, constant = beats_constant(fitted.predict(test), train, test, "binary")
+    assert score > constant
+    tuned = {}
+    for name, spec in (("mlp", MODELS["mlp"]), ("plr", plr)):
+        trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0)).ask()
+        spec.space(trial)
+        tuned[name] = set(trial.distributions)
+    assert {"n_frequencies", "frequency_init_scale", "d_embedding"} <= tuned["plr"]
+    assert not {"n_frequencies", "frequency_init_scale", "d_embedding"} & tuned["mlp"]
 
 
 def test_cnn_beats_mlp_on_mnist1d():
@@ -401,3 +425,29 @@ def test_fast_dropout_matches_torch_semantics():
     assert torch.equal(layer(x), x)
     torch.manual_seed(0)
     assert torch.equal(Dropout(0.25)(x), out)  # a seeded build gives the same masks
+
+
+def test_trainer_averages_the_probabilities_of_k_members():
+    """fit_net(k=...): outputs (batch, k, classes), one loss per member, the members' mean probability predicted."""
+    torch = pytest.importorskip("torch")
+    from bench.models._torch import fit_net
+
+    train, valid, test, info = dataset("multiclass", "tabular")
+    encoder = FeatureEncoder().fit(train, info)
+    X_train, X_valid = encoder.transform(train), encoder.transform(valid)
+    k, n_classes = 4, info.n_classes
+
+    class Members(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = torch.nn.Linear(X_train.shape[1], k * n_classes)
+
+        def forward(self, x):
+            return self.linear(x).view(len(x), k, n_classes)
+
+    fitted = fit_net(Members, X_train, train.y, X_valid, valid.y, transform=encoder.transform, task=info.task,
+                     ctx=FitContext(seed=0), lr=1e-2, weight_decay=0.0, batch_size=32, max_epochs=3, patience=3, k=k)
+    with torch.no_grad():
+        members = torch.softmax(fitted.net(torch.from_numpy(encoder.transform(test))).double(), dim=2)
+    np.testing.assert_allclose(fitted.predict(test), members.mean(dim=1).numpy(), rtol=1e-6, atol=1e-9)
+    assert len(fitted.curves["valid_loss"]) == fitted.n_iter == 3

@@ -52,7 +52,10 @@ def test_every_fault_is_recorded_and_the_run_goes_on(tmp_path, env):
                         "fault_hog": "oom", "fault_aborts": "crashed"}
     assert all(f["error"] for f in board["failures"])
     assert table[("wine", "prior")][1] == "ok" and table[("wine", "linear")][1] == "ok"
-    assert table[("wine", "fault_aborts")] == (None, "failed")
+    # A failed cell is scored as the constant predictor and flagged, never as the model's own score.
+    row = next(r for r in board["results"] if (r["dataset"], r["model"]) == ("wine", "fault_aborts"))
+    assert row["status"] == "failed" and row["imputed"] and row["score_ran"] is None
+    assert row["score"] == pytest.approx(row["baseline_score"])
     markdown = (tmp_path / "leaderboard.md").read_text()
     assert "Failures" in markdown and "SIGABRT" in markdown
 

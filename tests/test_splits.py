@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from bench.splits import make_splits, outer_folds
+from bench.splits import make_splits, outer_folds, training_subsets, validation_size, validation_subsets
 
 
 @pytest.fixture
@@ -42,12 +42,25 @@ def test_same_seed_same_splits_other_seed_other_splits(labels):
     assert not all(np.array_equal(x.test, y.test) for x, y in zip(a, c))
 
 
-def test_train_cap_only_shrinks_inner_train(labels):
+def test_train_cap_shrinks_validation_in_proportion_and_keeps_test(labels):
     full = make_splits(labels, "multiclass", folds=2, seed=0)
     capped = make_splits(labels, "multiclass", folds=2, seed=0, max_train=50)
     for f, c in zip(full, capped):
         assert len(c.train) == 50 and set(c.train) <= set(f.train)
-        assert np.array_equal(f.valid, c.valid) and np.array_equal(f.test, c.test)
+        # 80/20 like the inner split: 50 training rows come with 13 validation rows, not the whole part
+        assert len(c.valid) == validation_size(50) == 13 and set(c.valid) <= set(f.valid)
+        assert np.array_equal(f.test, c.test)
+        assert set(np.unique(labels[c.valid])) == {0, 1, 2}  # stratified
+
+
+def test_learning_curve_validation_parts_are_nested_and_proportional(labels):
+    split = make_splits(labels, "multiclass", folds=1, seed=0)[0]
+    sizes = (20, 100, 300)
+    trains = training_subsets(split.train, sizes, seed=3)
+    valids = validation_subsets(split.valid, sizes, seed=3)
+    assert [len(valids[s]) for s in sizes] == [5, 25, 75]
+    assert set(valids[20]) <= set(valids[100]) <= set(valids[300]) <= set(split.valid)
+    assert all(set(trains[s]) <= set(split.train) for s in sizes)
 
 
 def test_regression_uses_plain_folds():

@@ -37,6 +37,7 @@ def test_a_good_suite_keeps_its_values_as_written(tmp_path):
                           seed=0, sampler="random", train_sizes=(100, 1000))
     assert type(suite.seconds) is int  # as written: the run id hashes it
     assert load_suite(write_suite(tmp_path, train_sizes="[]")).train_sizes is None
+    assert load_suite(write_suite(tmp_path, metric='"binary=accuracy"')).metric == "binary=accuracy"
 
 
 @pytest.mark.parametrize(
@@ -64,6 +65,8 @@ def test_a_good_suite_keeps_its_values_as_written(tmp_path):
         ({"train_sizes": "[100, 5]"}, r"field 'train_sizes' must be a list of integers of at least 10"),
         ({"train_sizes": "100"}, r"field 'train_sizes' must be a list of integers of at least 10, got 100"),
         ({"train_sizes": "[100, 100]"}, r"field 'train_sizes' repeats a value"),
+        ({"metric": '"f1"'}, r"field 'metric': unknown metric 'f1'; valid \(per task\): binary: roc_auc"),
+        ({"metric": '"images=accuracy"'}, r"field 'metric': metric 'images=accuracy': unknown task 'images'"),
     ],
 )
 def test_a_bad_suite_names_the_file_and_the_field(tmp_path, fields, message):

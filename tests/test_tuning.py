@@ -13,12 +13,13 @@ from bench.config import Budget
 from bench.tuning import UnitTask, run_unit
 
 
-def task_for(dataset, model, cache_dir, budget, seed=0, sampler="tpe"):
+def task_for(dataset, model, cache_dir, budget, seed=0, sampler="tpe", metric=""):
     card = catalogue()[dataset]
     data = load(card, cache_dir)
     split = make_splits(data.y, card.task, folds=1, seed=seed)[0]
     return UnitTask(unit_key="k", card=card, cache_dir=cache_dir, model=model, fold=0, train=split.train,
-                    valid=split.valid, test=split.test, budget=budget, seed=seed, sampler=sampler)
+                    valid=split.valid, test=split.test, budget=budget, seed=seed, sampler=sampler,
+                    metric=metric)
 
 
 @dataclass
@@ -58,7 +59,8 @@ def test_trial_zero_is_the_default_and_trials_budget_is_exact(cache_dir):
     for row in rows:
         assert row["status"] == "ok"
         assert {"accuracy", "balanced_accuracy", "log_loss", "roc_auc"} <= set(row["test_metrics"])
-        assert row["valid_score"] == row["valid_metrics"]["accuracy"]
+        # Binary tasks are scored and selected by ROC AUC unless asked otherwise (bench/metrics.py)
+        assert row["valid_score"] == row["valid_metrics"]["roc_auc"]
         assert row["fit_s"] > 0 and row["predict_s"] > 0
 
 
@@ -107,3 +109,34 @@ def test_failures_and_nan_are_recorded_and_the_study_goes_on(cache_dir, with_mod
     assert len(result["trials"]) == 9
     failed = next(r for r in result["trials"] if r["status"] == "failed")
     assert "RuntimeError: boom" in failed["error"]
+
+
+def test_the_tpe_sampler_gets_the_configured_startup():
+    from bench.tuning import _make_sampler
+
+    assert _make_sampler("tpe", seed=0, startup_trials=2)._n_startup_trials == 2
+
+
+def test_the_chosen_metric_scores_and_selects_with_losses_negated(cache_dir):
+    result = run_unit(task_for("breast_cancer", "linear", cache_dir, Budget(trials=2), metric="log_loss"))
+    for row in result["trials"]:
+        assert row["valid_score"] == -row["valid_metrics"]["log_loss"]
+        assert row["test_score"] == -row["test_metrics"]["log_loss"]
+    # The constant predictor is scored the same way: the class prior's log loss, negated.
+    assert -0.7 < result["unit"]["baseline_score"] < -0.6
+
+
+def test_library_warnings_are_one_line_per_unit(cache_dir, with_model, capsys):
+    import warnings
+
+    def noisy(params, train, valid, info, ctx):
+        for _ in range(50):
+            warnings.warn("Ill-conditioned matrix (rcond=1e-18)", RuntimeWarning)
+        return Constant(2)
+
+    with_model(fake_model(noisy, name="noisy"))
+    result = run_unit(task_for("breast_cancer", "noisy", cache_dir, Budget(trials=2)))
+    assert result["unit"]["status"] == "done"
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert lines == ["unit breast_cancer/noisy/fold0: 100 library warning(s), 100 x RuntimeWarning: "
+                     "Ill-conditioned matrix (rcond=1e-18)"]

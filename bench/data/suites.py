@@ -15,9 +15,10 @@ from pathlib import Path
 
 from bench.config import MIN_TRAIN_ROWS, SAMPLERS  # a suite is checked by the run's own rules
 from bench.data.fields import check_choice, check_integer, check_integers, check_positive, check_string, check_strings
+from bench.metrics import parse_metrics
 
 FIELDS = {"name", "description", "datasets", "models", "trials", "seconds", "folds", "max_train", "seed", "sampler",
-          "train_sizes"}
+          "train_sizes", "metric"}
 
 
 class SuiteError(Exception):
@@ -37,6 +38,7 @@ class Suite:
     seed: int = 0
     sampler: str = "tpe"
     train_sizes: tuple[int, ...] | None = None  # learning curves: one unit per training size
+    metric: str | None = None  # as --metric reads it: "accuracy" or "binary=roc_auc,..."; None: the defaults
     path: Path | None = field(default=None, compare=False)
 
 
@@ -78,8 +80,18 @@ def load_suite(path: Path | str) -> Suite:
         sampler=check_choice(path, raw, "sampler", SAMPLERS, default="tpe", error=SuiteError),
         # An empty list asks for no learning curve, as an absent field does.
         train_sizes=check_integers(path, raw, "train_sizes", minimum=MIN_TRAIN_ROWS, error=SuiteError) or None,
+        metric=_check_metric(path, raw),
         path=path,
     )
+
+
+def _check_metric(path: Path, raw: dict) -> str | None:
+    text = check_string(path, raw, "metric", default="", error=SuiteError) or None
+    try:
+        parse_metrics(text)
+    except ValueError as error:
+        raise SuiteError(f"{path}: field 'metric': {error}") from None
+    return text
 
 
 def suites() -> dict[str, Suite]:

@@ -1,18 +1,32 @@
-"""The statistical tests a claim can name (TESTS, with the parameters each needs in REQUIRED), and
-the sides they compare. Each test takes the leaderboard, the units, the trial rows by unit and the
-claim's parameters, and returns its verdict, statistic, datasets and a one-line summary.
+"""The statistical tests a claim can name (TESTS), the parameters each needs (REQUIRED) and a check of
+them (CHECKS). Each test takes the leaderboard, the units, the trial rows by unit and the claim's
+parameters, and returns its verdict, statistic, datasets, a one-line summary and its method: the
+procedure, where it comes from, and the fewest datasets with which it can reach alpha at all,
+computed from the procedure. A test that cannot decide says so and is inconclusive.
+
+A side is one model (a name, or a variant as written: "mlp[norm=none]") or one family
+("family:tree"), which is the family's declared representative (bench/report/families.py), never the
+best of a pool: every side then has had the same tuning budget.
+
+Every verdict is a test at level alpha: under the null of no effect at all, the rate of false
+"supported" and of false "contradicted" verdicts is each at most alpha (tests/test_claims.py
+simulates it).
 """
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import lru_cache
 
 import numpy as np
 
 from bench import stats
-from bench.contract import best_trial, parse_variant
+from bench.contract import Status, best_trial, parse_variant
+from bench.report import claim_stats
+from bench.report.families import FAMILIES, representatives
 
 ALPHA = 0.05
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
+WILCOXON = "Wilcoxon signed-rank test (Wilcoxon 1945), zeros dropped"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -21,42 +35,55 @@ SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusi
 
 def variant_key(name: str) -> tuple[str, dict[str, str]]:
     """A model name as (base, {key: value as lower-case text}), so that `augment=False` and `augment=false`
-    are one variant; a name the variant parser cannot read stands for itself."""
+    (or `dropout=0` and `dropout=0.0`) are one variant; a name the variant parser cannot read stands for
+    itself."""
+    base, fixed = _variant_id(name)
+    return base, dict(fixed)
+
+
+@lru_cache(maxsize=4096)
+def _variant_id(name: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     try:
         base, fixed = parse_variant(name)
     except ValueError:
-        return name.strip(), {}
-    return base, {key: _text(value) for key, value in fixed.items()}
+        return name.strip(), ()
+    return base, tuple(sorted((key, _text(value)) for key, value in fixed.items()))
 
 
 def _text(value) -> str:
-    return "none" if value is None else str(value).lower()
+    if value is None:
+        return "none"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{float(value):g}"
+    return str(value).lower()
 
 
 def _same_model(a: str, b: str) -> bool:
-    return variant_key(a) == variant_key(b)
+    return a == b or _variant_id(a) == _variant_id(b)
 
 
-def side_rows(results: list[dict], side: list[str]) -> dict[str, dict]:
-    """Per dataset, the row of the side's member with the best mean validation score."""
-    best: dict[str, dict] = {}
+def side_token(side) -> str:
+    """A side as claims.toml writes it: a string, or a list of one string."""
+    return side if isinstance(side, str) else side[0]
+
+
+def side_rows(results: list[dict], side, datasets=None) -> dict[str, dict]:
+    """Per dataset, the scored row of the side: the named model, or the family's declared representative.
+    `datasets` restricts the datasets returned (the choice of a family's representative reads all rows)."""
+    token = side_token(side)
+    if token.startswith("family:"):
+        return representatives(results, token[7:], datasets)
+    out = {}
     for row in results:
-        if row["score"] is None:
-            continue
-        member = any(row["family"] == token.split(":", 1)[1] if token.startswith("family:")
-                     else _same_model(row["model"], token) for token in side)
-        if not member:
-            continue
-        current = best.get(row["dataset"])
-        if current is None or (row["valid_score"], row["model"]) > (current["valid_score"], current["model"]):
-            best[row["dataset"]] = row
-    return best
+        if row["score"] is not None and _same_model(row["model"], token):
+            if datasets is None or row["dataset"] in datasets:
+                out[row["dataset"]] = row
+    return out
 
 
-def _filtered(board: dict, params: dict) -> list[dict]:
-    """The scored results rows on the datasets a claim is about (failed cells are listed under
-    provenance, never imputed into a claim)."""
-    out = []
+def _datasets(board: dict, params: dict) -> set[str]:
+    """The datasets a claim is about (failed cells are listed under provenance, never imputed)."""
+    out = set()
     for row in board["results"]:
         if row["score"] is None:
             continue
@@ -69,39 +96,58 @@ def _filtered(board: dict, params: dict) -> list[dict]:
             continue
         if params.get("exclude_suffix") and row["dataset"].endswith(params["exclude_suffix"]):
             continue
-        out.append(row)
+        out.add(row["dataset"])
     return out
 
 
 FAMILY_WORDS = {"deep": "deep models", "tree": "trees", "classical": "classical models"}
 
 
-def _side_name(side: list[str]) -> str:
-    """["family:tree", "family:classical"] -> "trees or classical models"."""
-    return " or ".join(FAMILY_WORDS.get(token[7:], token[7:]) if token.startswith("family:") else token
-                       for token in side)
-
-
-def _wilcoxon_verdict(test: dict, p_value: float | None, alpha: float) -> str:
-    if not test["testable"]:
-        return INCONCLUSIVE
-    if p_value is not None and p_value < alpha:
-        return SUPPORTED if test["direction"] > 0 else CONTRADICTED
-    return INCONCLUSIVE
-
-
-def _why(test: dict, p_value: float | None, alpha: float) -> str:
-    if test["n_pairs"] == 0:
-        return "no dataset has both sides"
-    if not test["testable"]:
-        return (f"{test['n']} dataset(s) with a difference; a Wilcoxon test needs at least "
-                f"{stats.min_wilcoxon_n(alpha)} to reach p < {alpha}")
-    return f"Wilcoxon p = {p_value:.3g} over {test['n']} dataset(s)"
+def _side_name(side, rows: dict[str, dict] | None = None) -> str:
+    """"family:tree" -> "trees (lightgbm)": the family in words and the representatives it stood for."""
+    token = side_token(side)
+    if not token.startswith("family:"):
+        return token
+    words = FAMILY_WORDS.get(token[7:], token[7:])
+    used = sorted({r["model"] for r in (rows or {}).values()})
+    return f"{words} ({', '.join(used)})" if used else words
 
 
 def _paired(first: dict[str, dict], second: dict[str, dict]) -> tuple[list[str], list[float]]:
     common = sorted(set(first) & set(second))
     return common, [first[d]["normalized_score"] - second[d]["normalized_score"] for d in common]
+
+
+def _round(values: list[float]):
+    return round(float(np.mean(values)), 4) if len(values) else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Verdicts from paired tests
+# ---------------------------------------------------------------------------------------------
+
+def _decide(test: dict, p_value: float | None, alpha: float, needed: int, sign: int = 1) -> str:
+    """supported when the test rejects in the claim's direction (`sign`), contradicted when it rejects the
+    other way; inconclusive below `needed` differences, where the procedure cannot reach alpha."""
+    if test["n"] < needed or p_value is None or p_value >= alpha or test["direction"] == 0:
+        return INCONCLUSIVE
+    return SUPPORTED if test["direction"] == sign else CONTRADICTED
+
+
+def _why(test: dict, p_value: float | None, alpha: float, needed: int, what: str = "dataset(s)") -> str:
+    if test["n_pairs"] == 0:
+        return "no dataset has both sides"
+    if test["n"] < needed:
+        return (f"{test['n']} {what} with a difference; this test needs at least {needed} to reach "
+                f"p < {alpha}: it cannot decide")
+    return f"Wilcoxon p = {p_value:.3g} over {test['n']} {what}"
+
+
+def _combine(verdicts: list[str]) -> str:
+    """All supported -> supported; any contradicted -> contradicted; else inconclusive."""
+    if verdicts and all(v == SUPPORTED for v in verdicts):
+        return SUPPORTED
+    return CONTRADICTED if CONTRADICTED in verdicts else INCONCLUSIVE
 
 
 # ---------------------------------------------------------------------------------------------
@@ -110,48 +156,68 @@ def _paired(first: dict[str, dict], second: dict[str, dict]) -> tuple[list[str],
 
 def test_beats(board: dict, units: list[dict], trials_by_unit: dict, params: dict) -> dict:
     alpha = params.get("alpha", ALPHA)
-    rows = _filtered(board, params)
-    first, second = side_rows(rows, params["first"]), side_rows(rows, params["second"])
-    datasets, differences = _paired(first, second)
-    test = stats.wilcoxon(differences, alpha)
-    ahead = sum(d > 0 for d in differences)
-    behind = sum(d < 0 for d in differences)
+    datasets = _datasets(board, params)
+    first = side_rows(board["results"], params["first"], datasets)
+    second = side_rows(board["results"], params["second"], datasets)
+    common, differences = _paired(first, second)
+    test = claim_stats.wilcoxon(differences, alpha)
+    needed = claim_stats.min_n_two_sided(alpha)
+    ahead, behind = sum(d > 0 for d in differences), sum(d < 0 for d in differences)
+    a, b = _side_name(params["first"], first), _side_name(params["second"], second)
     return {
-        "verdict": _wilcoxon_verdict(test, test["p_value"], alpha),
-        "statistic": {"wilcoxon": test, "first_ahead": ahead, "first_behind": behind,
-                      "mean_normalized_difference": round(float(np.mean(differences)), 4) if differences else None},
-        "datasets": datasets,
-        "summary": (f"{_side_name(params['first'])} ahead of {_side_name(params['second'])} on {ahead}, behind on "
-                    f"{behind} of {len(datasets)} dataset(s); " + _why(test, test["p_value"], alpha)),
+        "verdict": _decide(test, test["p_value"], alpha, needed),
+        "statistic": {"wilcoxon": test, "min_datasets": needed, "first_ahead": ahead, "first_behind": behind,
+                      "mean_normalized_difference": _round(differences)},
+        "datasets": common,
+        "summary": f"{a} ahead of {b} on {ahead}, behind on {behind} of {len(common)} dataset(s); "
+                   + _why(test, test["p_value"], alpha, needed),
+        "method": (f"Two-sided {WILCOXON}, of normalised-score differences ({a} - {b}) over the datasets both "
+                   f"were scored on; supported or contradicted at p < {alpha}, which needs at least {needed} "
+                   f"datasets with a difference (smallest exact p = 2 / 2^n)."),
     }
 
 
-def test_beats_each(board: dict, units: list[dict], trials_by_unit: dict, params: dict) -> dict:
+def _each(board: dict, params: dict, sign: int) -> dict:
+    """`first` against every rival, Holm-adjusted (Holm 1979): the claim holds when every comparison
+    rejects in its direction (`sign` +1: first ahead, -1: first behind), fails when any rejects the other way."""
     alpha = params.get("alpha", ALPHA)
-    rows = _filtered(board, params)
-    first = side_rows(rows, params["first"])
+    datasets = _datasets(board, params)
+    first = side_rows(board["results"], params["first"], datasets)
+    k = len(params["rivals"])
+    needed = claim_stats.min_n_two_sided(alpha, k)
     per_rival = []
     for rival in params["rivals"]:
-        datasets, differences = _paired(first, side_rows(rows, rival))
-        per_rival.append({"rival": _side_name(rival), "datasets": datasets,
-                          "wilcoxon": stats.wilcoxon(differences, alpha),
+        rows = side_rows(board["results"], rival, datasets)
+        common, differences = _paired(first, rows)
+        per_rival.append({"rival": _side_name(rival, rows), "datasets": common,
+                          "wilcoxon": claim_stats.wilcoxon(differences, alpha),
                           "ahead": sum(d > 0 for d in differences), "behind": sum(d < 0 for d in differences)})
     adjusted = stats.holm([r["wilcoxon"]["p_value"] for r in per_rival])
-    verdicts = []
     for entry, p in zip(per_rival, adjusted):
         entry["p_holm"] = p
-        verdicts.append(_wilcoxon_verdict(entry["wilcoxon"], p, alpha))
-    if per_rival and all(v == SUPPORTED for v in verdicts):
-        verdict = SUPPORTED
-    elif CONTRADICTED in verdicts:
-        verdict = CONTRADICTED
-    else:
-        verdict = INCONCLUSIVE
+        entry["verdict"] = _decide(entry["wilcoxon"], p, alpha, needed, sign)
+    verdict = _combine([e["verdict"] for e in per_rival])
     parts = [f"ahead of {e['rival']} on {e['ahead']}, behind on {e['behind']} of {len(e['datasets'])} "
-             f"({_why(e['wilcoxon'], e['p_holm'], alpha)}, Holm-adjusted)" for e in per_rival]
-    return {"verdict": verdict, "statistic": {"rivals": per_rival},
+             f"({_why(e['wilcoxon'], e['p_holm'], alpha, needed)}"
+             + (", Holm-adjusted)" if e["wilcoxon"]["n"] >= needed else ")") for e in per_rival]
+    relation = "ahead of" if sign > 0 else "behind"
+    return {"verdict": verdict, "statistic": {"rivals": per_rival, "min_datasets": needed},
             "datasets": sorted({d for e in per_rival for d in e["datasets"]}),
-            "summary": f"{_side_name(params['first'])}: " + "; ".join(parts)}
+            "summary": f"{_side_name(params['first'], first)}: " + "; ".join(parts),
+            "method": (f"One two-sided {WILCOXON}, of normalised-score differences per rival, Holm-adjusted over "
+                       f"the {k} rival(s) (Holm 1979): supported when the first side "
+                       f"({side_token(params['first'])}) is "
+                       f"significantly {relation} every rival, contradicted when significantly on the other "
+                       f"side of any, at alpha {alpha}. Holm's first step needs p < {alpha}/{k}, so at least "
+                       f"{needed} datasets with a difference.")}
+
+
+def test_beats_each(board: dict, units: list[dict], trials_by_unit: dict, params: dict) -> dict:
+    return _each(board, params, +1)
+
+
+def test_loses_to_each(board: dict, units: list[dict], trials_by_unit: dict, params: dict) -> dict:
+    return _each(board, params, -1)
 
 
 def _unit_index(units: list[dict]) -> dict:
@@ -164,7 +230,8 @@ def _unit_index(units: list[dict]) -> dict:
 def tuning_effort(row: dict, units: list[dict], trials_by_unit: dict, anchors: tuple[float, float],
                   within: float) -> tuple[float, float] | None:
     """Mean over folds of (normalised gain from trial 0 to the chosen trial, trials until the best-so-far
-    test score, in the order the trials ran, is within `within` of the final one)."""
+    test score, in the order the trials ran, is within `within` of the final one on the normalised scale:
+    |final - so far| <= within * (best score - constant predictor's score) of the dataset)."""
     low, high = anchors
     gains, needed = [], []
     for unit in units:
@@ -174,118 +241,164 @@ def tuning_effort(row: dict, units: list[dict], trials_by_unit: dict, anchors: t
         if chosen is None or default is None:
             continue
         gains.append((chosen["test_score"] - default["test_score"]) / (high - low))
-        final = chosen["test_score"]
-        for k in range(1, len(rows) + 1):
-            so_far = best_trial(rows[:k])
-            if so_far is not None and abs(final - so_far["test_score"]) <= within * abs(final):
+        final, so_far = chosen["test_score"], None
+        for k, trial in enumerate(rows, 1):  # so_far = best_trial(rows[:k]), kept as the trials come
+            if trial["status"] == Status.OK and trial.get("valid_score") is not None and (
+                    so_far is None or trial["valid_score"] > so_far["valid_score"]):
+                so_far = trial
+            if so_far is not None and abs(final - so_far["test_score"]) <= within * (high - low):
                 needed.append(k)
                 break
     if not gains:
         return None
-    return float(np.mean(gains)), float(np.mean(needed))
+    return sum(gains) / len(gains), sum(needed) / len(needed)
 
 
 def test_less_tuning(board: dict, units: list[dict], trials_by_unit: dict, params: dict) -> dict:
     alpha, within = params.get("alpha", ALPHA), params.get("within", 0.01)
-    rows = _filtered(board, params)
+    datasets = _datasets(board, params)
     index = _unit_index(units)
     anchors = {}
-    for row in rows:
-        low, high = anchors.get(row["dataset"], (row["baseline_score"], row["score"]))
-        anchors[row["dataset"]] = (low, max(high, row["score"]))
-    effort = {}
+    for row in board["results"]:
+        if row["score"] is not None and row["dataset"] in datasets:
+            low, high = anchors.get(row["dataset"], (row["baseline_score"], row["score"]))
+            anchors[row["dataset"]] = (low, max(high, row["score"]))
+    effort, used = {}, {}
     for name in ("less", "more"):
         effort[name] = {}
-        for dataset, row in side_rows(rows, params[name]).items():
+        used[name] = side_rows(board["results"], params[name], datasets)
+        for dataset, row in used[name].items():
             if anchors[dataset][1] <= anchors[dataset][0]:
                 continue
             value = tuning_effort(row, index[(dataset, row["model"], row["train_size"])], trials_by_unit,
                                   anchors[dataset], within)
             if value is not None:
                 effort[name][dataset] = value
-    datasets = sorted(set(effort["less"]) & set(effort["more"]))
-    gain_diff = [effort["more"][d][0] - effort["less"][d][0] for d in datasets]
-    trials_diff = [effort["more"][d][1] - effort["less"][d][1] for d in datasets]
-    tests = [stats.wilcoxon(gain_diff, alpha), stats.wilcoxon(trials_diff, alpha)]
+    common = sorted(set(effort["less"]) & set(effort["more"]))
+    gain_diff = [effort["more"][d][0] - effort["less"][d][0] for d in common]
+    trials_diff = [effort["more"][d][1] - effort["less"][d][1] for d in common]
+    tests = [claim_stats.wilcoxon(gain_diff, alpha), claim_stats.wilcoxon(trials_diff, alpha)]
     adjusted = stats.holm([t["p_value"] for t in tests])
-    verdicts = [_wilcoxon_verdict(t, p, alpha) for t, p in zip(tests, adjusted)]
-    if SUPPORTED in verdicts and CONTRADICTED not in verdicts:
-        verdict = SUPPORTED
-    elif CONTRADICTED in verdicts and SUPPORTED not in verdicts:
-        verdict = CONTRADICTED
-    else:
-        verdict = INCONCLUSIVE
+    # Supported: both conditions hold, each at alpha (an intersection-union test, Berger 1982, needs no
+    # adjustment). Contradicted: either is reversed, Holm-adjusted over the two.
+    need_support, need_contradict = claim_stats.min_n_two_sided(alpha), claim_stats.min_n_two_sided(alpha, 2)
+    holds = [_decide(t, t["p_value"], alpha, need_support) == SUPPORTED for t in tests]
+    reversed_ = [_decide(t, p, alpha, need_contradict) == CONTRADICTED for t, p in zip(tests, adjusted)]
+    verdict = SUPPORTED if all(holds) else CONTRADICTED if any(reversed_) else INCONCLUSIVE
 
     def mean(name: str, i: int):
-        values = [effort[name][d][i] for d in datasets]
-        return round(float(np.mean(values)), 4) if values else None
+        return _round([effort[name][d][i] for d in common])
 
-    less, more = _side_name(params["less"]), _side_name(params["more"])
+    less, more = _side_name(params["less"], used["less"]), _side_name(params["more"], used["more"])
     return {
         "verdict": verdict,
         "statistic": {
             "mean_gain": {less: mean("less", 0), more: mean("more", 0)},
             "mean_trials_to_within": {less: mean("less", 1), more: mean("more", 1)},
-            "within": within,
-            "gain_test": {**tests[0], "p_holm": adjusted[0]},
-            "trials_test": {**tests[1], "p_holm": adjusted[1]},
+            "within": within, "min_datasets_supported": need_support, "min_datasets_contradicted": need_contradict,
+            "gain_test": {**tests[0], "p_holm": adjusted[0], "holds": holds[0]},
+            "trials_test": {**tests[1], "p_holm": adjusted[1], "holds": holds[1]},
         },
-        "datasets": datasets,
+        "datasets": common,
         "summary": (f"normalised gain from default to tuned: {less} {mean('less', 0)}, {more} {mean('more', 0)} "
-                    f"({_why(tests[0], adjusted[0], alpha)}); trials to come within {within:.0%} of the final "
-                    f"score: {less} {mean('less', 1)}, {more} {mean('more', 1)} "
-                    f"({_why(tests[1], adjusted[1], alpha)}); Holm-adjusted over the two"),
+                    f"({_why(tests[0], tests[0]['p_value'], alpha, need_support)}); trials to come within "
+                    f"{within:g} (normalised) of the final score: {less} {mean('less', 1)}, {more} "
+                    f"{mean('more', 1)} ({_why(tests[1], tests[1]['p_value'], alpha, need_support)}); "
+                    + ("both conditions hold" if all(holds) else
+                       f"{sum(holds)} of 2 conditions hold at p < {alpha}"
+                       + ("; reversed after Holm" if any(reversed_) else ""))),
+        "method": (f"Per dataset and side, the mean over folds of the normalised gain from the default (trial 0) "
+                   f"to the tuned choice, and of the trials until the best-so-far test score is within {within:g} "
+                   f"of the final one on the normalised scale (the dataset's best score - the constant "
+                   f"predictor's). A two-sided {WILCOXON}, on each ({more} - {less}). Supported when both "
+                   f"conditions hold at p < {alpha} (an intersection-union test, Berger 1982: at least "
+                   f"{need_support} datasets); contradicted when either is significantly reversed, "
+                   f"Holm-adjusted over the two (at least {need_contradict} datasets)."),
     }
 
 
-def _fold_advantage(first: dict, rival: dict) -> list[float]:
-    rival_folds = {f["fold"]: f["score"] for f in rival["folds"]}
-    return [f["score"] - rival_folds[f["fold"]] for f in first["folds"] if f["fold"] in rival_folds]
-
-
 def test_shuffle_control(board: dict, units: list[dict], trials_by_unit: dict, params: dict) -> dict:
-    suffix = params.get("suffix", "_shuffled")
-    first, rival = side_rows(board["results"], params["first"]), side_rows(board["results"], params["rival"])
-    pairs = []
+    alpha, suffix, margin = params.get("alpha", ALPHA), params.get("suffix", "_shuffled"), params.get("margin", 0.05)
+    rivals = [params["rival"]] if isinstance(params["rival"], str) else list(params["rival"])
+    results = board["results"]
+    first = side_rows(results, params["first"])
+    candidates = [side_rows(results, rival) for rival in rivals]
+    pairs, skipped = [], []
     for shuffled in sorted(d for d in first if d.endswith(suffix)):
         original = shuffled[: -len(suffix)]
-        if original not in first or original not in rival or shuffled not in rival:
+        options = [rows[original] for rows in candidates if original in rows]
+        if original not in first or not options:
+            skipped.append(f"{original}: no rival scored on it" if original in first else f"{original}: not scored")
             continue
-        entry = {"original": original, "shuffled": shuffled}
-        for name, dataset in (("original", original), ("shuffled", shuffled)):
-            advantage = _fold_advantage(first[dataset], rival[dataset])
-            mean, low, high = stats.mean_ci(advantage) if advantage else (None, None, None)
-            entry[name + "_advantage"] = {"rival_model": rival[dataset]["model"], "folds": len(advantage),
-                                          "mean": mean, "ci_low": low, "ci_high": high}
-        orig, shuf = entry["original_advantage"], entry["shuffled_advantage"]
-        if min(orig["folds"], shuf["folds"]) < 2:
-            entry["verdict"], entry["why"] = INCONCLUSIVE, "fewer than 2 folds: no interval"
-        elif shuf["ci_low"] > 0:
-            entry["verdict"], entry["why"] = CONTRADICTED, "the advantage survives the shuffle"
-        elif orig["ci_low"] > 0:
-            entry["verdict"], entry["why"] = SUPPORTED, "an advantage on the original that the shuffle removes"
-        else:
-            entry["verdict"], entry["why"] = INCONCLUSIVE, "no significant advantage on the original to lose"
-        pairs.append(entry)
-    verdicts = [p["verdict"] for p in pairs]
-    if not pairs:
-        verdict = INCONCLUSIVE
-        summary = f"no dataset has a `{suffix}` control with both sides scored on it"
+        # The rival is chosen once per pair, on the original (best mean validation score), and kept for both.
+        rival = max(options, key=lambda r: (r["valid_score"], r["model"]))
+        on_shuffled = next((r for r in results if r["dataset"] == shuffled and r["model"] == rival["model"]
+                            and r["score"] is not None), None)
+        if on_shuffled is None:
+            skipped.append(f"{original}: {rival['model']} not scored on {shuffled}")
+            continue
+        pairs.append({"original": original, "shuffled": shuffled, "rival_model": rival["model"],
+                      "original_advantage": round(first[original]["normalized_score"] - rival["normalized_score"], 6),
+                      "shuffled_advantage": round(first[shuffled]["normalized_score"] - on_shuffled["normalized_score"],
+                                                  6)})
+    original = [p["original_advantage"] for p in pairs]
+    shuffled = [p["shuffled_advantage"] for p in pairs]
+    drop = [o - s for o, s in zip(original, shuffled)]
+    need_two, need_one = claim_stats.min_n_two_sided(alpha), claim_stats.min_n_one_sided(alpha)
+    needed = max(need_two, need_one)
+    tests = {"original_advantage": claim_stats.wilcoxon(original, alpha), "drop": claim_stats.wilcoxon(drop, alpha),
+             "shuffled_equivalent": claim_stats.equivalence(shuffled, margin, alpha),
+             "shuffled_above_margin": claim_stats.signed_rank_one_sided([s - margin for s in shuffled], "greater")}
+    advantage = _decide(tests["original_advantage"], tests["original_advantage"]["p_value"], alpha, need_two)
+    dropped = _decide(tests["drop"], tests["drop"]["p_value"], alpha, need_two)
+    above = tests["shuffled_above_margin"]
+    survives = above["n"] >= need_one and above["p_value"] is not None and above["p_value"] < alpha
+    if advantage == SUPPORTED and dropped == SUPPORTED and tests["shuffled_equivalent"]["equivalent"]:
+        verdict, why = SUPPORTED, ("an advantage on the originals, a significant drop, and a shuffled advantage "
+                                   "within the margin")
+    elif advantage == SUPPORTED and survives:
+        verdict, why = CONTRADICTED, f"the advantage survives the shuffle (significantly above +{margin:g})"
+    elif len(pairs) < needed:
+        verdict, why = INCONCLUSIVE, (f"{len(pairs)} pair(s); this test needs at least {needed} pairs to reach "
+                                      f"p < {alpha}: it cannot decide")
     else:
-        verdict = (CONTRADICTED if CONTRADICTED in verdicts else SUPPORTED if all(v == SUPPORTED for v in verdicts)
-                   else INCONCLUSIVE)
-        summary = "; ".join(
-            f"{p['original']}: {_side_name(params['first'])} - {p['original_advantage']['rival_model']} = "
-            f"{_fmt_advantage(p['original_advantage'])}, shuffled: {_fmt_advantage(p['shuffled_advantage'])} "
-            f"({p['why']})" for p in pairs)
-    return {"verdict": verdict, "statistic": {"pairs": pairs},
-            "datasets": sorted({d for p in pairs for d in (p["original"], p["shuffled"])}), "summary": summary}
+        verdict, why = INCONCLUSIVE, "not every condition holds"
+    eq = tests["shuffled_equivalent"]
+    name = _side_name(params["first"])
+    if pairs:
+        summary = (f"over {len(pairs)} pair(s): {name}'s advantage on the original "
+                   f"{_fmt_test(tests['original_advantage'], np.median(original))}, drop to the shuffled "
+                   f"{_fmt_test(tests['drop'], np.median(drop))}, shuffled advantage median "
+                   f"{np.median(shuffled):+.4f} (within ±{margin:g}: TOST p = {_fmt_p(eq['p_value'])}); {why}. "
+                   + "; ".join(f"{p['original']}: {name} - {p['rival_model']} = {p['original_advantage']:+.4f}, "
+                               f"shuffled {p['shuffled_advantage']:+.4f}" for p in pairs))
+    else:
+        summary = f"no dataset has a `{suffix}` control with both sides scored on it"
+    if skipped:
+        summary += " (left out: " + "; ".join(skipped) + ")"
+    return {
+        "verdict": verdict,
+        "statistic": {"pairs": pairs, "margin": margin, "min_pairs": needed, **tests},
+        "datasets": sorted({d for p in pairs for d in (p["original"], p["shuffled"])}),
+        "summary": summary,
+        "method": (f"Over the pairs of datasets X and X{suffix}: the rival is chosen once per pair, on the "
+                   f"original (the best mean validation score of {', '.join(_side_name(r) for r in rivals)}), and "
+                   f"used on both; the advantage is {name}'s normalised score minus the rival's. Supported "
+                   f"needs (a) a significant advantage on the originals and (b) a significant drop from "
+                   f"original to shuffled (two-sided {WILCOXON}, over pairs, each at p < {alpha}), and (c) the "
+                   f"shuffled advantage within ±{margin:g} by an equivalence test (TOST, Schuirmann 1987, with "
+                   f"one-sided Wilcoxon tests, each at p < {alpha}); an intersection-union test needs no "
+                   f"adjustment. Contradicted: (a) and a shuffled advantage significantly above +{margin:g} "
+                   f"(one-sided Wilcoxon). At least {needed} pairs are needed to reach alpha."),
+    }
 
 
-def _fmt_advantage(advantage: dict) -> str:
-    if advantage["mean"] is None:
-        return "n/a"
-    return f"{advantage['mean']:+.4f} [{advantage['ci_low']:+.4f}, {advantage['ci_high']:+.4f}]"
+def _fmt_p(p: float | None) -> str:
+    return "n/a" if p is None else f"{p:.3g}"
+
+
+def _fmt_test(test: dict, median: float) -> str:
+    return f"median {median:+.4f} (Wilcoxon p = {_fmt_p(test['p_value'])})"
 
 
 def _by_model(board: dict) -> dict[str, dict[str, dict]]:
@@ -297,7 +410,7 @@ def _by_model(board: dict) -> dict[str, dict[str, dict]]:
 
 
 def test_presence_vs_flavour(board: dict, units: list[dict], trials_by_unit: dict, params: dict) -> dict:
-    alpha, key, absent = params.get("alpha", ALPHA), params["key"], str(params["absent"]).lower()
+    alpha, key, absent = params.get("alpha", ALPHA), params["key"], _text(params["absent"])
     scored = _by_model(board)
     variants = {}
     for model in scored:
@@ -305,45 +418,93 @@ def test_presence_vs_flavour(board: dict, units: list[dict], trials_by_unit: dic
         if base == params["base"] and set(fixed) == {key}:
             variants[fixed[key]] = model
     flavours = sorted(v for v in variants if v != absent)
+    labels = len(flavours) + 1
+    needed = claim_stats.min_n_relabel(alpha, max(labels, 3))
+    method = (f"Per dataset, the variants {params['base']}[{key}=...] with the layer absent ({absent}) and each "
+              "flavour; statistic: how much farther the absent variant lies from the flavours than the flavours "
+              "lie from each other (mean |flavour - absent| - mean |flavour - flavour|, over the mean distance "
+              "between all variants, on normalised scores), summed over datasets. A two-sided randomisation test "
+              "(Fisher 1935; Pitman 1937): under the null every variant of a dataset is equally likely to be the "
+              f"absent one, so relabelling which one is absent gives the null distribution (exact up to "
+              f"{claim_stats.EXACT_LIMIT:,} relabellings, else {claim_stats.N_RESAMPLES} seeded draws). Supported "
+              f"when presence matters more at p < {alpha}, contradicted when flavour does; with {labels} "
+              f"variants at least {needed} datasets (smallest p = 2 / {labels}^n).")
     if absent not in variants or len(flavours) < 2:
         return {"verdict": INCONCLUSIVE, "statistic": {"variants": variants}, "datasets": [],
                 "summary": (f"needs {params['base']}[{key}={absent}] and at least two other "
                             f"{params['base']}[{key}=...] "
-                            f"variants in the run; found: {', '.join(sorted(variants.values())) or 'none'}")}
+                            f"variants in the run; found: {', '.join(sorted(variants.values())) or 'none'}"),
+                "method": method}
     models = [variants[absent]] + [variants[f] for f in flavours]
     datasets = sorted(set.intersection(*(set(scored[m]) for m in models)))
-    presence, spread, differences = [], [], []
-    for dataset in datasets:
-        values = {f: scored[variants[f]][dataset]["normalized_score"] for f in flavours}
-        with_layer = float(np.mean(list(values.values())))
-        presence.append(with_layer - scored[variants[absent]][dataset]["normalized_score"])
-        spread.append(max(values.values()) - min(values.values()))
-        differences.append(abs(presence[-1]) - spread[-1])
-    test = stats.wilcoxon(differences, alpha)
+    values = np.array([[scored[m][d]["normalized_score"] for m in models] for d in datasets]).reshape(-1, labels)
+    presence = (values[:, 1:].mean(axis=1) - values[:, 0]).tolist()
+    spread = np.ptp(values[:, 1:], axis=1).tolist()
+    test = claim_stats.relabel_test(claim_stats.presence_relabellings(values), labels, alpha)
+    if test["n"] < needed or test["p_value"] is None or test["p_value"] >= alpha or test["direction"] == 0:
+        verdict = INCONCLUSIVE
+    else:
+        verdict = SUPPORTED if test["direction"] > 0 else CONTRADICTED
+    if not datasets:
+        why = "no dataset has every variant"
+    elif test["n"] < needed:
+        why = f"{test['n']} dataset(s) where the variants differ; this test needs at least {needed}: it cannot decide"
+    else:
+        why = f"randomisation p = {test['p_value']:.3g} over {test['n']} dataset(s)"
     return {
-        "verdict": _wilcoxon_verdict(test, test["p_value"], alpha),
-        "statistic": {"variants": variants, "wilcoxon": test,
-                      "mean_presence_effect": round(float(np.mean(presence)), 4) if presence else None,
-                      "mean_flavour_spread": round(float(np.mean(spread)), 4) if spread else None},
+        "verdict": verdict,
+        "statistic": {"variants": variants, "randomisation": test, "min_datasets": needed,
+                      "mean_presence_effect": _round(presence), "mean_flavour_spread": _round(spread)},
         "datasets": datasets,
         "summary": (f"mean effect of having the layer {np.mean(presence) if presence else float('nan'):+.4f}, "
                     f"mean spread between {', '.join(flavours)} {np.mean(spread) if spread else float('nan'):.4f} "
-                    f"(normalised); " + _why(test, test["p_value"], alpha)),
+                    f"(normalised); " + why),
+        "method": method,
     }
+
+
+def ablation_problem(pair: dict, where: str) -> str | None:
+    """Why `with`/`without` of an ablation do not isolate one key, or None: both must be variants of one base
+    that fix the same keys and differ in exactly one (a key left to the tuner measures having the option)."""
+    if not isinstance(pair, dict) or not {"with", "without"} <= set(pair):
+        return f"`{where}` must be a table with `with` and `without`"
+    (base_a, fixed_a), (base_b, fixed_b) = variant_key(pair["with"]), variant_key(pair["without"])
+    if base_a != base_b:
+        return f"`{where}`: {pair['with']} and {pair['without']} are different models"
+    if set(fixed_a) != set(fixed_b):
+        tuned = sorted(set(fixed_a) ^ set(fixed_b))
+        return (f"`{where}`: {pair['with']} and {pair['without']} do not fix the same keys ({', '.join(tuned)} is "
+                f"tuned on one side only, which measures having the option); fix it on both sides")
+    differ = [k for k in fixed_a if fixed_a[k] != fixed_b[k]]
+    if len(differ) != 1:
+        return f"`{where}`: {pair['with']} and {pair['without']} must differ in exactly one key, not {len(differ)}"
+    return None
 
 
 def test_effect_larger(board: dict, units: list[dict], trials_by_unit: dict, params: dict) -> dict:
     alpha = params.get("alpha", ALPHA)
     scored = _by_model(board)
+    needed = claim_stats.min_n_two_sided(alpha)
 
     def find(name: str) -> str | None:
         return next((m for m in scored if _same_model(m, name)), None)
 
     names = {part: {side: find(params[part][side]) for side in ("with", "without")} for part in ("larger", "smaller")}
+
+    def key_of(part: str) -> str:
+        a, b = variant_key(params[part]["with"])[1], variant_key(params[part]["without"])[1]
+        return next((k for k in a if a[k] != b.get(k)), "?")
+
+    method = (f"Each effect is the normalised score of `with` minus `without`, two variants that fix the same keys "
+              f"and differ in one ({key_of('larger')}; {key_of('smaller')}), so that neither side tunes the "
+              f"key it measures. A two-sided {WILCOXON}, of (larger effect - smaller effect) over the datasets "
+              f"every variant was scored on; at least {needed} datasets with a difference to reach p < {alpha}.")
     wanted = [params[p][s] for p in names for s in names[p] if names[p][s] is None]
     if wanted:
-        return {"verdict": INCONCLUSIVE, "statistic": {}, "datasets": [],
-                "summary": f"the run has no {', '.join(sorted(set(wanted)))}"}
+        every = dict.fromkeys(params[p][s] for p in names for s in names[p])
+        return {"verdict": INCONCLUSIVE, "statistic": {}, "datasets": [], "method": method,
+                "summary": (f"needs the variants {', '.join(every)} in the run; it has no "
+                            f"{', '.join(dict.fromkeys(wanted))}")}
     models = [names[p][s] for p in names for s in names[p]]
     datasets = sorted(set.intersection(*(set(scored[m]) for m in models)))
 
@@ -353,30 +514,95 @@ def test_effect_larger(board: dict, units: list[dict], trials_by_unit: dict, par
 
     larger = [effect("larger", d) for d in datasets]
     smaller = [effect("smaller", d) for d in datasets]
-    test = stats.wilcoxon([a - b for a, b in zip(larger, smaller)], alpha)
+    test = claim_stats.wilcoxon([a - b for a, b in zip(larger, smaller)], alpha)
     return {
-        "verdict": _wilcoxon_verdict(test, test["p_value"], alpha),
-        "statistic": {"wilcoxon": test, "mean_larger_effect": round(float(np.mean(larger)), 4) if larger else None,
-                      "mean_smaller_effect": round(float(np.mean(smaller)), 4) if smaller else None},
+        "verdict": _decide(test, test["p_value"], alpha, needed),
+        "statistic": {"wilcoxon": test, "min_datasets": needed, "mean_larger_effect": _round(larger),
+                      "mean_smaller_effect": _round(smaller)},
         "datasets": datasets,
         "summary": (f"{names['larger']['with']} vs {names['larger']['without']}: mean effect "
                     f"{np.mean(larger) if larger else float('nan'):+.4f}; {names['smaller']['with']} vs "
                     f"{names['smaller']['without']}: {np.mean(smaller) if smaller else float('nan'):+.4f} "
-                    f"(normalised); " + _why(test, test["p_value"], alpha)),
+                    f"(normalised); " + _why(test, test["p_value"], alpha, needed)),
+        "method": method,
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Parameters
+# ---------------------------------------------------------------------------------------------
+
+def side_problem(side, where: str) -> str | None:
+    """Why `side` is not one model or one family, or None."""
+    if isinstance(side, list) and len(side) > 1:
+        return (f"`{where}` lists {len(side)} sides {side}; a side is one model or one family (its declared "
+                "representative), since the best of several would have several times the search; compare them "
+                "one by one (rivals of beats_each or loses_to_each)")
+    token = side[0] if isinstance(side, list) and side else side
+    if not isinstance(token, str) or not token.strip():
+        return f"`{where}` must be a model name or \"family:<{'|'.join(FAMILIES)}>\", got {side!r}"
+    if token.startswith("family:") and token[7:] not in FAMILIES:
+        return f"`{where}`: unknown family {token[7:]!r}; valid: {', '.join(FAMILIES)}"
+    return None
+
+
+def _check_sides(*names: str):
+    def check(params: dict) -> list[str]:
+        return [m for name in names if (m := side_problem(params[name], name))]
+    return check
+
+
+def _check_each(params: dict) -> list[str]:
+    problems = [m for m in [side_problem(params["first"], "first")] if m]
+    if not isinstance(params["rivals"], list) or not params["rivals"]:
+        return problems + ["`rivals` must be a list of sides"]
+    return problems + [m for i, r in enumerate(params["rivals"]) if (m := side_problem(r, f"rivals[{i}]"))]
+
+
+def _check_less_tuning(params: dict) -> list[str]:
+    problems = _check_sides("less", "more")(params)
+    within = params.get("within", 0.01)
+    if not isinstance(within, (int, float)) or not 0 < within < 1:
+        problems.append(f"`within` is a share of the normalised scale, in (0, 1); got {within!r}")
+    return problems
+
+
+def _check_shuffle(params: dict) -> list[str]:
+    problems = _check_sides("first")(params)
+    rivals = [params["rival"]] if isinstance(params["rival"], str) else params["rival"]
+    problems += [m for r in rivals if (m := side_problem(r, "rival"))]
+    margin = params.get("margin", 0.05)
+    if not isinstance(margin, (int, float)) or not margin > 0:
+        problems.append(f"`margin` (normalised score) must be > 0; got {margin!r}")
+    return problems
+
+
+def _check_ablations(params: dict) -> list[str]:
+    return [m for part in ("larger", "smaller") if (m := ablation_problem(params[part], part))]
 
 
 REQUIRED = {
     "beats": ("first", "second"),
     "beats_each": ("first", "rivals"),
+    "loses_to_each": ("first", "rivals"),
     "less_tuning": ("less", "more"),
     "shuffle_control": ("first", "rival"),
     "presence_vs_flavour": ("base", "key", "absent"),
     "effect_larger": ("larger", "smaller"),
 }
+CHECKS = {
+    "beats": _check_sides("first", "second"),
+    "beats_each": _check_each,
+    "loses_to_each": _check_each,
+    "less_tuning": _check_less_tuning,
+    "shuffle_control": _check_shuffle,
+    "presence_vs_flavour": lambda params: [],
+    "effect_larger": _check_ablations,
+}
 TESTS = {
     "beats": test_beats,
     "beats_each": test_beats_each,
+    "loses_to_each": test_loses_to_each,
     "less_tuning": test_less_tuning,
     "shuffle_control": test_shuffle_control,
     "presence_vs_flavour": test_presence_vs_flavour,

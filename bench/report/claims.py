@@ -1,16 +1,21 @@
 """Claims as data: each claim in claims.toml (or a user's file) names a test of claim_tests.py and
-its parameters; the test returns a verdict (supported, contradicted, inconclusive), its statistic
-and the datasets it rests on.
+its parameters; the test returns a verdict (supported, contradicted, inconclusive), its statistic,
+the datasets it rests on and its method.
 
 A test is inconclusive, never supported, when the data cannot decide: too few datasets for the
-test to reach its alpha, models missing from the run, or no significant difference.
+test to reach its alpha (each test states how many it needs, computed from its own procedure),
+models missing from the run, or no significant difference. Each verdict is a test at level alpha:
+with no effect at all, false supported and false contradicted verdicts each come at most at rate
+alpha. A side that names a family is the family's declared representative, never the best of its
+members, so that both sides had the same tuning budget; variants never stand for a family.
 """
 from __future__ import annotations
 
 import tomllib
 from pathlib import Path
 
-from bench.report.claim_tests import ALPHA, REQUIRED, TESTS
+from bench.report.claim_tests import ALPHA, CHECKS, REQUIRED, TESTS
+from bench.report.families import representative_text
 
 CLAIMS_FILE = Path(__file__).with_name("claims.toml")
 
@@ -45,6 +50,12 @@ def check_claim(claim: dict, where: str = "claims") -> None:
     missing = [p for p in REQUIRED[claim["test"]] if p not in claim["params"]]
     if missing:
         raise ClaimError(f"{where}: {name}: test {claim['test']} needs parameter(s) {', '.join(missing)}")
+    alpha = claim["params"].get("alpha", ALPHA)
+    if not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
+        raise ClaimError(f"{where}: {name}: `alpha` must be in (0, 1), got {alpha!r}")
+    problems = CHECKS[claim["test"]](claim["params"])
+    if problems:
+        raise ClaimError(f"{where}: {name}: " + "; ".join(problems))
 
 
 def evaluate_claims(board: dict, units: list[dict], trials_by_unit: dict, claims: list[dict] | None = None) -> dict:
@@ -57,7 +68,8 @@ def evaluate_claims(board: dict, units: list[dict], trials_by_unit: dict, claims
                  "params": claim["params"]}
         entry.update(TESTS[claim["test"]](board, units, trials_by_unit, entry["params"]))
         out.append(entry)
-    return {"method": __doc__.split("\n\n", 1)[1].replace("\n", " ").strip(), "alpha": ALPHA, "claims": out}
+    method = __doc__.split("\n\n", 1)[1].replace("\n", " ").strip()
+    return {"method": f"{method} Declared representatives: {representative_text()}.", "alpha": ALPHA, "claims": out}
 
 
 def render(board: dict) -> list:
@@ -65,5 +77,7 @@ def render(board: dict) -> list:
     c = board["claims"]
     rows = [[e["statement"], f"**{e['verdict']}**", e["summary"], ", ".join(e["datasets"]) or "—"]
             for e in c["claims"]]
+    methods = [f"*{e['statement']}* {e['method']}" for e in c["claims"] if e.get("method")]
     return [("table", ["claim", "verdict", "statistic", "datasets"], rows, "llll"),
-            ("p", c["method"] + " Claims live in `bench/report/claims.toml`; add your own there.")]
+            ("p", c["method"] + " Claims live in `bench/report/claims.toml`; add your own there."),
+            ("p", "How each claim is tested:"), ("list", methods)]

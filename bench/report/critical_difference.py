@@ -1,8 +1,9 @@
 """The critical-difference ranking (Demsar 2006): Friedman's test over the models' ranks per
 dataset, then Nemenyi's post-hoc critical difference of mean ranks.
 
-Friedman needs the same datasets for every model. The diagram takes the models scored on at
-least half of the datasets and the datasets all of those were scored on; the rest are named.
+Friedman needs the same datasets for every model. The diagram takes the models with a complete cell
+(every planned fold scored or imputed, see per_dataset.IMPUTATION) on at least half of the datasets,
+and the datasets where all of those have one and that carry signal; the rest are named.
 """
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ MIN_COVERAGE = 0.5
 ROUGH_BELOW = 10  # Friedman's chi-square approximation is rough with fewer datasets (Demsar 2006)
 
 
-def block(results: list[dict]) -> tuple[list[str], list[str], np.ndarray, list[str]]:
-    """Models, datasets and their score matrix (datasets x models) with no gaps; and the models left out."""
+def block(results: list[dict], excluded: set[str] = frozenset()) -> tuple[list[str], list[str], np.ndarray, list[str]]:
+    """Models, datasets and their score matrix (datasets x models) with no gaps; and the models left out.
+    Datasets in `excluded` (no signal) are left out."""
     scores: dict[str, dict[str, float]] = {}
     for row in results:
-        if row["score"] is not None:
+        if row["score"] is not None and row.get("complete", True) and row["dataset"] not in excluded:
             scores.setdefault(row["model"], {})[row["dataset"]] = row["score"]
     all_datasets = sorted({d for per_model in scores.values() for d in per_model})
     threshold = MIN_COVERAGE * len(all_datasets)
@@ -42,7 +44,7 @@ def cliques(mean_ranks: dict[str, float], cd: float) -> list[list[str]]:
 
 
 def critical_difference(board: dict) -> dict:
-    models, datasets, matrix, left_out = block(board["results"])
+    models, datasets, matrix, left_out = block(board["results"], set(board.get("no_signal_datasets", [])))
     result = {"alpha": ALPHA, "models": models, "datasets": datasets, "left_out_models": left_out,
               "mean_ranks": {}, "friedman": None, "cd": None, "cliques": [], "verdict": None}
     if len(models) < 3 or len(datasets) < 2:

@@ -22,9 +22,14 @@ MAX_CONFUSION_PANELS = 4
 METHOD = (
     "Losses are compared with the constant predictor's loss L0: the entropy of the class shares for "
     "classification (the cross-entropy of always predicting them), 1 for regression (the nets fit standardised "
-    "targets, so predicting the mean costs a mean squared error of 1). At the epoch with the lowest validation "
-    f"loss (the one early stopping keeps): underfit when train and validation loss are both at least {UNDERFIT:g} "
-    f"x L0; overfit when validation loss exceeds {OVERFIT_RATIO:g} x the train loss by more than {GAP_FLOOR:g} x L0; "
+    "targets, so predicting the mean costs a mean squared error of 1), and with the dataset's noise floor F: the "
+    "best held-out loss any model of the run reached on it (the lowest mean test log-loss of a chosen trial for "
+    "classification; 1 - the best mean test R2 for regression, the mean squared error over the target's variance), "
+    "so that a noisy problem no model fits well is not taken for underfitting. At the epoch with the lowest "
+    f"validation loss (the one early stopping keeps): underfit when train and validation loss both stay above F by "
+    f"at least {UNDERFIT:g} x (L0 - F), i.e. the net closed less than {UNDERFIT:g} of the gap between the constant "
+    f"predictor and the best any model did (never when no model beats L0); overfit when validation loss exceeds "
+    f"{OVERFIT_RATIO:g} x the train loss by more than {GAP_FLOOR:g} x L0; "
     f"suspicious when a held-out loss (validation, or test log-loss) is below {SUSPICIOUS_RATIO:g} x the train loss "
     f"by more than {GAP_FLOOR:g} x L0 (dropout, augmentation or label smoothing raise the train loss; otherwise look "
     "for leakage, such as test rows duplicating training rows); good otherwise."
@@ -41,21 +46,27 @@ def constant_loss(info: dict) -> float | None:
     return float(entropy * math.log(n_classes))
 
 
-def diagnose(train: list[float], valid: list[float], l0: float | None, test_loss: float | None) -> dict:
-    """The diagnosis of one trial's curves, with the numbers it rests on."""
+def diagnose(train: list[float], valid: list[float], l0: float | None, test_loss: float | None,
+             noise_floor: float | None = None) -> dict:
+    """The diagnosis of one trial's curves, with the numbers it rests on. `noise_floor`: the best held-out
+    loss any model reached on the dataset (None: 0, the old comparison with the constant predictor alone)."""
     if not train or not valid:
         return {"diagnosis": "no curves", "reason": "the trial recorded no loss curves"}
     best = min(range(len(valid)), key=lambda i: (valid[i], i))
     train_b, valid_b = train[best], valid[best]
     reference = l0 if l0 and l0 > 0 else train[0]
+    attainable = max(0.0, min(noise_floor, reference)) if noise_floor is not None else 0.0
     out = {"best_epoch": best + 1, "epochs": len(train), "train_loss": round(train_b, 5),
            "valid_loss": round(valid_b, 5), "constant_loss": round(reference, 5),
+           "noise_floor": None if noise_floor is None else round(attainable, 5),
            "still_improving": best == len(valid) - 1}
     floor = GAP_FLOOR * reference
     held_out = min(v for v in (valid_b, test_loss) if v is not None)
-    if train_b >= UNDERFIT * reference and valid_b >= UNDERFIT * reference:
+    gap = reference - attainable
+    if gap > 0 and min(train_b, valid_b) - attainable >= UNDERFIT * gap:
         out["diagnosis"] = "underfit"
-        out["reason"] = (f"train {train_b:.3g} and validation {valid_b:.3g} both at least {UNDERFIT:g} x the "
+        out["reason"] = (f"train {train_b:.3g} and validation {valid_b:.3g} both above the noise floor "
+                         f"{attainable:.3g} (best loss any model reached) by at least {UNDERFIT:g} x its gap to the "
                          f"constant predictor's loss {reference:.3g}")
     elif valid_b > OVERFIT_RATIO * train_b and valid_b - train_b > floor:
         out["diagnosis"] = "overfit"
@@ -66,7 +77,10 @@ def diagnose(train: list[float], valid: list[float], l0: float | None, test_loss
                          "(dropout, augmentation, label smoothing) or leakage")
     else:
         out["diagnosis"] = "good"
-        out["reason"] = f"train {train_b:.3g}, validation {valid_b:.3g}, constant predictor {reference:.3g}"
+        out["reason"] = (f"train {train_b:.3g}, validation {valid_b:.3g}, constant predictor {reference:.3g}, "
+                         f"noise floor {attainable:.3g}")
+        if gap <= 0:
+            out["reason"] += " (no model beat the constant predictor: nothing left to fit)"
     if out["still_improving"]:
         out["reason"] += "; validation loss was still falling at the last epoch"
     return out
@@ -76,7 +90,30 @@ def _rounded(values: list[float]) -> list[float]:
     return [float(f"{v:.5g}") for v in values]
 
 
+def noise_floors(board: dict, units: list[dict], trials_by_unit: dict[str, list[dict]]) -> dict[str, float | None]:
+    """Per dataset, the best held-out loss any model reached (see METHOD), from the chosen trials of the
+    folds that scored."""
+    cells = {(r["dataset"], r["model"], r["train_size"]) for r in board["results"]}
+    log_losses = {}
+    for unit in units:
+        key = (unit["dataset"], unit["model"], unit["train_size"] or None)
+        chosen = best_trial(trials_by_unit.get(unit["unit_key"], [])) if unit["status"] == "done" else None
+        loss = (chosen.get("test_metrics") or {}).get("log_loss") if chosen else None
+        if key in cells and loss is not None:
+            log_losses.setdefault(key[:2], []).append(loss)
+    floors = {}
+    for dataset, info in board["datasets"].items():
+        if info["task"] == "regression":
+            r2 = [r["score_ran"] for r in board["results"] if r["dataset"] == dataset and r["score_ran"] is not None]
+            floors[dataset] = max(0.0, 1.0 - max(r2)) if r2 else None
+        else:
+            means = [float(np.mean(v)) for (d, _), v in log_losses.items() if d == dataset]
+            floors[dataset] = min(means) if means else None
+    return floors
+
+
 def diagnostics(board: dict, units: list[dict], trials_by_unit: dict[str, list[dict]]) -> dict:
+    floors = noise_floors(board, units, trials_by_unit)
     deep_cells = {(r["dataset"], r["model"], r["train_size"]) for r in board["results"] if r["family"] == "deep"}
     entries = []
     for unit in units:
@@ -97,7 +134,7 @@ def diagnostics(board: dict, units: list[dict], trials_by_unit: dict[str, list[d
                       "stopped_by_deadline": bool(chosen["stopped_by_deadline"]),
                       "valid_score": chosen["valid_score"], "test_score": chosen["test_score"],
                       "test_log_loss": test_loss,
-                      **diagnose(train, valid, constant_loss(info), test_loss),
+                      **diagnose(train, valid, constant_loss(info), test_loss, floors.get(unit["dataset"])),
                       "curves": {"train_loss": _rounded(train), "valid_loss": _rounded(valid)}})
         duplicates = sum(info.get("test_duplicates_of_train") or [])
         if entry["diagnosis"] == "suspicious" and duplicates:
@@ -129,11 +166,12 @@ def render(board: dict) -> list:
     counts = ", ".join(f"{n} {k}" for k, n in d["counts"].items())
     rows = [[e["dataset"], e["model"], str(e["fold"]), e["diagnosis"],
              f"{e['best_epoch']} / {e['epochs']}" if e.get("best_epoch") else "—",
-             fmt(e.get("train_loss")), fmt(e.get("valid_loss")), fmt(e.get("constant_loss")), e["reason"]]
+             fmt(e.get("train_loss")), fmt(e.get("valid_loss")), fmt(e.get("constant_loss")),
+             fmt(e.get("noise_floor")), e["reason"]]
             for e in d["units"]]
     blocks = [("p", f"Deep-model units: {counts}."),
               ("table", ["dataset", "model", "fold", "diagnosis", "best epoch / epochs", "train loss", "valid loss",
-                         "constant loss", "reason"], rows, "llrlrrrrl"),
+                         "constant loss", "noise floor", "reason"], rows, "llrlrrrrrl"),
               ("p", d["method"].replace("\n", " ")),
               ("figure", "diagnostics")]
     if d["confusion_recorded"]:
@@ -167,6 +205,8 @@ def draw(board: dict):
         ax.plot(epochs, entry["curves"]["valid_loss"], label="valid", color="#ff7f0e")
         if entry.get("constant_loss"):
             ax.axhline(entry["constant_loss"], color="#999", ls=":", lw=0.8)
+        if entry.get("noise_floor") is not None:
+            ax.axhline(entry["noise_floor"], color="#2ca02c", ls=":", lw=0.8)
         if entry.get("best_epoch"):
             ax.axvline(entry["best_epoch"], color="#999", ls="--", lw=0.6)
         ax.set_title(f"{entry['dataset']} / {entry['model']} f{entry['fold']}: {entry['diagnosis']}", fontsize=7)
@@ -199,6 +239,7 @@ def draw_confusion(board: dict):
 
 FIGURES = {
     "diagnostics": (draw, "Train (blue) and validation (orange) loss of the chosen trial (first fold; problem cases "
-                          "first); dotted: the constant predictor's loss; dashed: the epoch kept."),
+                          "first); dotted grey: the constant predictor's loss; dotted green: the noise floor (the "
+                          "best loss any model reached on the dataset); dashed: the epoch kept."),
     "confusion": (draw_confusion, "Test confusion matrices of the chosen trials."),
 }

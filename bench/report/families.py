@@ -1,7 +1,11 @@
 """Family against family: deep vs tree vs classical, win/tie/loss with a paired test.
 
-On each dataset a family is represented by its member with the best mean *validation*
-score (never test), so that picking the family's best model does not peek at the test set.
+A family is compared through one declared representative, not through the best of its members: on
+each modality the family is the first model of REPRESENTATIVES[family] that the run has on that
+modality (then any other member, alphabetically). Taking the best-validation member of a pool would
+give a family of five models five times the search of a family of one; a representative gets the
+same budget as every other model. Variants (names with brackets, e.g. mlp[norm=none]) are ablations
+of a model and never stand for its family.
 """
 from __future__ import annotations
 
@@ -12,31 +16,77 @@ from bench import stats
 from bench.report.formatting import fmt_p
 
 FAMILIES = ("deep", "tree", "classical")
+# Declared once, used by every section that speaks of a family. The CNN applies only to images and
+# sequences, so the deep family is the CNN there and the MLP on tabular data.
+REPRESENTATIVES = {
+    "tree": ("lightgbm", "xgboost", "catboost", "hgb", "random_forest"),
+    "deep": ("cnn", "mlp", "resnet"),
+    "classical": ("linear", "svm", "knn"),
+}
 ALPHA = 0.05
+
+
+def is_variant(model: str) -> bool:
+    """Whether a model name fixes parameters of a base model (``mlp[norm=none]``)."""
+    return "[" in model
+
+
+def representative_text() -> str:
+    """The declared representatives in words, for the method texts."""
+    return "; ".join(f"{family}: {' > '.join(REPRESENTATIVES[family])}" for family in FAMILIES)
+
+
 METHOD = (
-    "Per dataset, each family is its member with the best mean validation score; its test score and "
-    "normalised score are that member's. A win needs a higher mean score and fold intervals that do not "
-    "overlap, otherwise a tie (with one fold: only equal scores tie). The paired test is a two-sided "
-    "Wilcoxon signed-rank test of normalised-score differences over the datasets both families were "
-    f"scored on, Holm-adjusted over the family pairs, at alpha {ALPHA}."
+    "Per dataset, each family is one declared representative, the same model on every dataset of a modality "
+    f"(the first the run has on that modality, in this order: {representative_text()}); variants never stand "
+    "for a family. Every model has the same tuning budget, so each family gets the same search, where "
+    "the best-validation member of a pool would give a family of k models k times the search. A win needs "
+    "a higher mean score and fold intervals that do not overlap, otherwise a tie (with one fold: only equal "
+    "scores tie). The paired test is a two-sided Wilcoxon signed-rank test of normalised-score differences "
+    "over the datasets both families were scored on, Holm-adjusted over the family pairs (Holm 1979), at "
+    f"alpha {ALPHA}."
 )
 
 
-def representatives(results: list[dict], families, datasets=None) -> dict[str, dict]:
-    """Per dataset, the result row of the member of `families` (a name or a list) with the best mean
-    validation score; `datasets` restricts the datasets considered."""
-    wanted = {families} if isinstance(families, str) else set(families)
-    best: dict[str, dict] = {}
+def _single(families) -> str:
+    if isinstance(families, str):
+        return families
+    families = list(families)
+    if len(families) != 1:
+        raise ValueError(f"a family comparison takes one family, got {families}: the best of several "
+                         "families would give that side several searches")
+    return families[0]
+
+
+def members(results: list[dict], family: str) -> dict[str, str]:
+    """modality -> the family's representative on it: the first declared member with a result row (scored
+    or failed) on a dataset of that modality, else the first other non-variant member by name."""
+    order = REPRESENTATIVES.get(family, ())
+    present: dict[str, set[str]] = {}
     for row in results:
-        if row["family"] not in wanted or row["score"] is None:
+        if row["family"] == family and not is_variant(row["model"]):
+            present.setdefault(row["modality"], set()).add(row["model"])
+    chosen = {}
+    for modality, models in present.items():
+        declared = [m for m in order if m in models]
+        chosen[modality] = declared[0] if declared else min(models)
+    return chosen
+
+
+def representatives(results: list[dict], families, datasets=None) -> dict[str, dict]:
+    """Per dataset, the scored result row of the family's declared representative (`members`); a dataset
+    where the representative failed has no row: no other member stands in. `families` is one family (a
+    name, or a list of one); `datasets` restricts the datasets returned, never the choice of member."""
+    family = _single(families)
+    chosen = members(results, family)
+    out: dict[str, dict] = {}
+    for row in results:
+        if row["score"] is None or chosen.get(row["modality"]) != row["model"] or row["family"] != family:
             continue
         if datasets is not None and row["dataset"] not in datasets:
             continue
-        current = best.get(row["dataset"])
-        key = (row["valid_score"], row["model"])
-        if current is None or key > (current["valid_score"], current["model"]):
-            best[row["dataset"]] = row
-    return best
+        out[row["dataset"]] = row
+    return out
 
 
 def outcome(a: dict, b: dict) -> str:
@@ -69,7 +119,7 @@ def compare(results: list[dict], first, second, datasets=None) -> dict:
 
 def family_comparison(board: dict) -> dict:
     results = board["results"]
-    present = [f for f in FAMILIES if any(r["family"] == f and r["score"] is not None for r in results)]
+    present = [f for f in FAMILIES if representatives(results, f)]
     pairs = [compare(results, a, b) for a, b in combinations(present, 2)]
     adjusted = stats.holm([p["wilcoxon"]["p_value"] for p in pairs])
     for pair, p_holm in zip(pairs, adjusted):
@@ -83,7 +133,8 @@ def family_comparison(board: dict) -> dict:
             {key: value for key, value in compare(results, a, b, datasets).items() if key != "datasets"}
             for a, b in combinations(present, 2)
         ]
-    return {"method": METHOD, "alpha": ALPHA, "pairs": pairs, "by_modality": by_modality}
+    return {"method": METHOD, "alpha": ALPHA, "representatives": {f: members(results, f) for f in present},
+            "pairs": pairs, "by_modality": by_modality}
 
 
 def verdict(test: dict, p_value: float | None, first: str, second: str, alpha: float = ALPHA) -> str:
@@ -99,13 +150,24 @@ def verdict(test: dict, p_value: float | None, first: str, second: str, alpha: f
     return f"no significant difference (p = {p_value:.3g}); {ahead} ahead on the median"
 
 
+def used_text(used: dict[str, dict[str, str]]) -> str:
+    """'Representatives in this run: deep cnn (image, sequence), mlp (tabular); ...'."""
+    parts = []
+    for family, by_modality in used.items():
+        models = {}
+        for modality, model in sorted(by_modality.items()):
+            models.setdefault(model, []).append(modality)
+        parts.append(f"{family} " + ", ".join(f"{m} ({', '.join(ms)})" for m, ms in sorted(models.items())))
+    return "Representatives in this run: " + ("; ".join(parts) or "none") + "."
+
+
 def render(board: dict) -> list:
     """Section 3: family pairs with win/tie/loss and Wilcoxon, by modality, and the critical-difference diagram."""
     fam = board["families"]
     rows = [[f"{p['first']} vs {p['second']}", str(p["n_datasets"]), f"{p['win']} / {p['tie']} / {p['loss']}",
              fmt_p(p["wilcoxon"]["p_value"]), fmt_p(p["p_holm"]), p["verdict"]] for p in fam["pairs"]]
     blocks = [("table", ["pair", "datasets", "win / tie / loss", "Wilcoxon p", "Holm p", "verdict"], rows, "lrrrrl"),
-              ("p", fam["method"])]
+              ("p", fam["method"] + " " + used_text(fam["representatives"]))]
     modality_rows = []
     for modality, pairs in fam["by_modality"].items():
         for p in pairs:

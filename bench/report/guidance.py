@@ -1,6 +1,6 @@
 """Guidance: one row per situation, the family to try first, the evidence and its strength.
 
-On each dataset of a situation, each family is its member with the best mean validation score,
+On each dataset of a situation, each family is its declared representative (families.py),
 and the family with the highest test score among them is that dataset's winner. The
 recommended family wins the most datasets (mean normalised score breaks a tie). Strength:
 strong when a two-sided sign test against the runner-up gives p < 0.05 over at least 6

@@ -2,7 +2,7 @@
 training sizes (the `learning-curve` suite). Where the deep line crosses the tree line is where
 deep learning starts to pay.
 
-A family at a size is its member with the best mean validation score at that size. The
+A family at a size is its declared representative (families.py) at that size. The
 aggregate normalises each dataset's scores (constant predictor = 0, the best score of any model
 at any size on that dataset = 1) and averages over the datasets that reach the size; the number
 of datasets behind each point is given, because large sizes are reached by fewer datasets.

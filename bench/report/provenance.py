@@ -11,6 +11,7 @@ import datetime as dt
 from collections import defaultdict
 
 from bench.report.formatting import budget_text, fmt
+from bench.report.per_dataset import IMPUTATION
 from bench.store import Store
 
 
@@ -68,16 +69,18 @@ def applicable(config: dict, units: list[dict]) -> tuple[dict[tuple[str, str], b
 
 
 def coverage(config: dict, units: list[dict], results: list[dict], expected: dict) -> dict[str, dict]:
-    """Per model: datasets scored, failed (units ran, none scored), missing (expected, not run) and
-    not applicable. Means over a model's datasets are over `scored` only."""
-    scored = {(r["dataset"], r["model"]) for r in results if r["score"] is not None}
+    """Per model: datasets scored (some fold has a score of its own), failed (units ran, none scored),
+    missing (expected, none ran), not applicable; and imputed (some fold's score is imputed: failed or
+    missing folds count as the constant predictor's score, see per_dataset.IMPUTATION)."""
+    cells = {(r["dataset"], r["model"]): r for r in results}
     ran = {(u["dataset"], u["model"]) for u in units}
     out = {}
     for model in config["models"]:
-        entry = {"scored": [], "failed": [], "missing": [], "not_applicable": []}
+        entry = {"scored": [], "failed": [], "missing": [], "not_applicable": [], "imputed": []}
         for dataset in config["datasets"]:
             key = (dataset, model)
-            if key in scored:
+            cell = cells.get(key)
+            if cell is not None and cell["folds_done"]:
                 entry["scored"].append(dataset)
             elif key in ran:
                 entry["failed"].append(dataset)
@@ -85,6 +88,8 @@ def coverage(config: dict, units: list[dict], results: list[dict], expected: dic
                 entry["missing"].append(dataset)
             else:
                 entry["not_applicable"].append(dataset)
+            if cell is not None and cell["imputed"]:
+                entry["imputed"].append(dataset)
         out[model] = entry
     return out
 
@@ -105,9 +110,12 @@ def timing(sittings: list[dict], trials: list[dict], units: list[dict]) -> dict:
 
 
 def provenance(store: Store, run_id: str, config: dict, units: list[dict], sittings: list[dict],
-               results: list[dict]) -> dict:
-    expected, how = applicable(config, units)
-    parts = planned_parts(store, run_id, config, units)
+               results: list[dict], applicability: tuple[dict, str] | None = None,
+               parts: dict[str, list[tuple[int, int]]] | None = None) -> dict:
+    """What was run, on what and when; `applicability` and `parts` (from `applicable` and `planned_parts`)
+    are computed here when not given."""
+    expected, how = applicability or applicable(config, units)
+    parts = parts if parts is not None else planned_parts(store, run_id, config, units)
     recorded = {(u["dataset"], u["model"], u["fold"], u["train_size"]) for u in units}
     missing = []
     n_expected = 0
@@ -129,6 +137,7 @@ def provenance(store: Store, run_id: str, config: dict, units: list[dict], sitti
         "folds": config["folds"],
         "seed": config["seed"],
         "sampler": config["sampler"],
+        "sampler_settings": config.get("sampler_settings"),
         "max_train": config["max_train"],
         "train_sizes": config.get("train_sizes"),
         "device": config["device"],
@@ -154,9 +163,7 @@ def provenance(store: Store, run_id: str, config: dict, units: list[dict], sitti
         "applicability": how,
         "missing_units": missing,
         "coverage": coverage(config, units, results, expected),
-        "imputation": ("none: a failed or missing unit is left out, never scored; a dataset's score is the mean "
-                       "over the folds that finished, and every comparison between models or families uses only "
-                       "the datasets both sides were scored on"),
+        "imputation": IMPUTATION,
     }
 
 
@@ -170,7 +177,10 @@ def render(board: dict) -> list:
     items = [
         f"suite `{p['suite']}`, run `{p['run_id']}`; budget {budget_text(board)}; {p['folds']} outer fold(s); "
         f"seed {p['seed']} (per unit: a hash of seed, dataset, model and fold; per trial: that plus the trial "
-        f"number); sampler {p['sampler']}; training rows capped at {p['max_train'] or 'no cap'}"
+        f"number); sampler {p['sampler']}"
+        + (" (" + ", ".join(f"{k} {v}" for k, v in p["sampler_settings"].items()) + ")"
+           if p.get("sampler_settings") else " (settings not recorded by this run)")
+        + f"; training rows capped at {p['max_train'] or 'no cap'}"
         + (f"; training sizes {p['train_sizes']}" if p["train_sizes"] else "") + f"; device {p['device']}",
         f"git revision {p['git_revision']}; Python {p['python']}; {hw['cpu']}, {hw['cores']} cores, "
         f"{hw['threads_per_unit']} thread(s) per unit" + (f"; GPU {hw['cuda_device']}" if hw.get("cuda_device") else "")
@@ -188,12 +198,14 @@ def render(board: dict) -> list:
     ]
     blocks = [("list", items)]
     if board["failures"]:
-        blocks += [("h", "Failures"), ("p", "Failed or timed-out units: left out, never scored."),
+        blocks += [("h", "Failures"), ("p", "Failed or timed-out units: each fold imputed with the constant "
+                                            "predictor's score on it and flagged (see Imputation above)."),
                    ("table", ["dataset", "model", "fold", "training rows", "status", "error"],
                     [[f["dataset"], f["model"], str(f["fold"]), fmt(f["train_size"]), f["status"], f["error"] or ""]
                      for f in board["failures"]], "llrrll")]
     if p["missing_units"]:
-        blocks += [("h", "Missing units"), ("p", "Expected by the run, not in the store."),
+        blocks += [("h", "Missing units"), ("p", "Expected by the run, not in the store: imputed like a failed "
+                                                 "unit."),
                    ("table", ["dataset", "model", "fold", "training rows"],
                     [[m["dataset"], m["model"], str(m["fold"]), fmt(m["train_size"])] for m in p["missing_units"]],
                     "llrr")]

@@ -1,45 +1,70 @@
 """Tuning curves (Grinsztajn et al. 2022, figure 1): the test score of the best-validation trial so
-far, against the number of trials and against seconds spent, with bands from random trial orders.
+far, against the number of trials and against seconds spent.
 
-Per unit, the trial order is shuffled many times (the default, trial 0, stays first); after
-each trial the chosen one is the best on validation so far, and its test score is read. Scores
-are normalised per dataset (constant predictor = 0, the best model's final mean score = 1, not
-clipped above), averaged over folds, then over datasets, within each replicate. The line is the
-mean over replicates, the band its 2.5-97.5 percentiles: it shows how much the luck of the trial
-order matters, not the spread over datasets. Until a unit's first trial is scored it has no model,
-so it counts as the constant predictor (0): every point of a curve averages over the same datasets.
+After each trial the chosen one is the best on validation so far, and its test score is read. The
+order of the trials depends on the sampler. Random search draws its trials independently, so any
+order is as likely as the one that ran: the order is shuffled many times per unit (the default,
+trial 0, stays first) and the band shows how much the luck of the order matters. An adaptive sampler
+(TPE) chooses each trial from the ones before it, so a shuffled order is one it could never have run:
+its curve follows the order the trials ran in, and the band is over the outer folds (each fold a
+replicate of the whole search, with its own split and seed).
+
+Scores are normalised per dataset as in section 1 (its robust low anchor = 0, the best model's final
+mean score = 1, each fold's score clipped to [0, 1]), then averaged over datasets within each replicate (a
+trial order, or a fold). The line is the mean over replicates, the band its 2.5-97.5 percentiles.
+A fold without a scored trial yet (or failed, or never run) counts as the constant predictor's score
+on it, as the report imputes it. Each panel averages over one common set of datasets: a model's curve
+is drawn in a panel only when it applies to every dataset of the panel, and every curve of the panel
+is over the datasets where all those models have a complete cell and that carry signal.
 """
 from __future__ import annotations
 
 import zlib
-from collections import defaultdict
 
 import numpy as np
 
 from bench import stats
 from bench.report.families import FAMILIES, representatives
+from bench.report.per_dataset import common_datasets
 
 N_BOOT = 200
 N_SECONDS = 30
-METHOD = __doc__.split("\n\n", 1)[1].replace("\n", " ").strip()
+METHOD = " ".join(p.replace("\n", " ").strip() for p in __doc__.split("\n\n")[1:])
 
 
-def _unit_curves(units: list[dict], trials_by_unit: dict[str, list[dict]], cells: set) -> dict:
-    """(dataset, model) -> list over folds of (scores, elapsed) arrays, both (N_BOOT, n_trials)."""
-    curves = defaultdict(list)
-    for unit in units:
-        key = (unit["dataset"], unit["model"])
-        if unit["status"] != "done" or (unit["dataset"], unit["model"], unit["train_size"] or None) not in cells:
-            continue
-        rows = sorted(trials_by_unit.get(unit["unit_key"], []), key=lambda t: t["number"])
-        ok = [t["status"] == "ok" for t in rows]
-        scores, elapsed = stats.anytime_curves(
-            [t["valid_score"] if good else None for t, good in zip(rows, ok)],
-            [t["test_score"] if good else None for t, good in zip(rows, ok)],
-            [(t["fit_s"] or 0.0) + (t["predict_s"] or 0.0) for t in rows],
-            n_boot=N_BOOT, seed=zlib.crc32(unit["unit_key"].encode()),
-        )
-        curves[key].append((scores, elapsed))
+def shuffles(board: dict) -> bool:
+    """Whether the run's trial order may be shuffled: only for random search."""
+    return board["sampler"] == "random"
+
+
+def _fold_curve(unit: dict | None, trials: list[dict], baseline: float, shuffle: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, elapsed) of one fold, (N_BOOT or 1, n_trials), a trial not yet chosen counting as `baseline`."""
+    replicates = N_BOOT if shuffle else 1
+    rows = sorted(trials, key=lambda t: t["number"])
+    if unit is None or not rows:
+        return np.full((replicates, 1), baseline), np.zeros((replicates, 1))
+    ok = [t["status"] == "ok" for t in rows]
+    scores, elapsed = stats.anytime_curves(
+        [t["valid_score"] if good else None for t, good in zip(rows, ok)],
+        [t["test_score"] if good else None for t, good in zip(rows, ok)],
+        [(t["fit_s"] or 0.0) + (t["predict_s"] or 0.0) for t in rows],
+        n_boot=replicates, seed=zlib.crc32(unit["unit_key"].encode()), shuffle=shuffle,
+    )
+    return np.where(np.isnan(scores), baseline, scores), elapsed
+
+
+def _cell_curves(rows: list[dict], units: list[dict], trials_by_unit: dict[str, list[dict]],
+                 shuffle: bool) -> dict:
+    """(dataset, model) -> list over folds of (scores, elapsed, baseline)."""
+    by_key = {(u["dataset"], u["model"], u["fold"], u["train_size"] or None): u for u in units}
+    curves = {}
+    for row in rows:
+        folds = []
+        for fold in row["folds"]:
+            unit = by_key.get((row["dataset"], row["model"], fold["fold"], row["train_size"]))
+            trials = trials_by_unit.get(unit["unit_key"], []) if unit else []
+            folds.append((*_fold_curve(unit, trials, fold["baseline_score"], shuffle), fold["baseline_score"]))
+        curves[(row["dataset"], row["model"])] = folds
     return curves
 
 
@@ -50,88 +75,92 @@ def _pad(scores: np.ndarray, length: int) -> np.ndarray:
     return np.concatenate([scores, np.repeat(scores[:, -1:], length - scores.shape[1], axis=1)], axis=1)
 
 
-def _at_seconds(scores: np.ndarray, elapsed: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """(N_BOOT, len(grid)): the best-so-far score once `grid` seconds are spent (NaN before the first)."""
+def _at_seconds(scores: np.ndarray, elapsed: np.ndarray, grid: np.ndarray, baseline: float) -> np.ndarray:
+    """(replicates, len(grid)): the best-so-far score once `grid` seconds are spent (`baseline` before the first)."""
     counts = (elapsed[:, None, :] <= grid[None, :, None]).sum(axis=2)
     rows = np.arange(scores.shape[0])[:, None]
     values = scores[rows, np.maximum(counts - 1, 0)]
-    return np.where(counts > 0, values, np.nan)
+    return np.where(counts > 0, values, baseline)
+
+
+def _combine(folds: list[np.ndarray], shuffle: bool) -> np.ndarray:
+    """Replicates of a cell: the mean over folds per trial order (shuffled), or one replicate per fold."""
+    return np.mean(folds, axis=0) if shuffle else np.vstack(folds)
 
 
 def _summary(stack: list[np.ndarray]) -> dict | None:
-    """Mean over datasets per replicate (NaN unless every dataset has a value), then mean and band."""
+    """Mean over datasets per replicate, then mean and 2.5-97.5% band over replicates."""
     if not stack:
         return None
-    per_replicate = np.mean(np.stack(stack), axis=0)  # NaN propagates: no mixing of dataset sets
-    defined = ~np.isnan(per_replicate).any(axis=0)
-    mean = np.full(per_replicate.shape[1], np.nan)
-    low, high = mean.copy(), mean.copy()
-    if defined.any():
-        mean[defined] = per_replicate[:, defined].mean(axis=0)
-        low[defined] = np.percentile(per_replicate[:, defined], 2.5, axis=0)
-        high[defined] = np.percentile(per_replicate[:, defined], 97.5, axis=0)
-    return {key: [None if np.isnan(v) else round(float(v), 4) for v in values]
-            for key, values in (("mean", mean), ("low", low), ("high", high))}
+    per_replicate = np.mean(np.stack(stack), axis=0)
+    mean = per_replicate.mean(axis=0)
+    low = np.percentile(per_replicate, 2.5, axis=0)
+    high = np.percentile(per_replicate, 97.5, axis=0)
+    return {key: [round(float(v), 4) for v in values] for key, values in (("mean", mean), ("low", low), ("high", high))}
 
 
 def _normalise(scores: np.ndarray, low: float, high: float) -> np.ndarray:
-    """Normalised scores; before a unit's first scored trial there is no model yet, so the score is
-    the constant predictor's, 0."""
-    return np.nan_to_num(np.maximum(0.0, (scores - low) / (high - low)), nan=0.0)
+    return np.clip((scores - low) / (high - low), 0.0, 1.0)
+
+
+def _panel_models(board: dict, datasets: list[str]) -> list[str]:
+    """The models that apply to every dataset of a panel."""
+    coverage = board["provenance"]["coverage"]
+    return [m for m, c in coverage.items() if not set(datasets) & set(c["not_applicable"])]
 
 
 def tuning_curves(board: dict, units: list[dict], trials_by_unit: dict[str, list[dict]]) -> dict:
-    results = [r for r in board["results"] if r["score"] is not None]
-    cells = {(r["dataset"], r["model"], r["train_size"]) for r in results}
-    anchors = {}
-    for row in results:
-        low, high = anchors.get(row["dataset"], (row["baseline_score"], row["score"]))
-        anchors[row["dataset"]] = (low, max(high, row["score"]))
-    raw = _unit_curves(units, trials_by_unit, cells)
-    panels_out = {}
+    shuffle = shuffles(board)
+    results = board["results"]
+    info = board["datasets"]
+    no_signal = set(board["no_signal_datasets"])
     modalities = sorted({r["modality"] for r in results})
+    panels_out = {}
     for panel in ["all", *modalities] if len(modalities) > 1 else modalities:
-        rows = [r for r in results if panel == "all" or r["modality"] == panel]
-        keys = [(r["dataset"], r["model"]) for r in rows
-                if (r["dataset"], r["model"]) in raw and anchors[r["dataset"]][1] > anchors[r["dataset"]][0]]
-        if not keys:
+        panel_datasets = sorted({r["dataset"] for r in results if panel == "all" or r["modality"] == panel})
+        models = _panel_models(board, panel_datasets)
+        common, _ = common_datasets(results, models, panel_datasets, no_signal)
+        common = [d for d in common if info[d]["best_score"] > info[d]["low_anchor"]]
+        rows = [r for r in results if r["dataset"] in common and r["complete"]]
+        if not common or not models:
             continue
-        length = max(s.shape[1] for k in keys for s, _ in raw[k])
-        spent = [e[:, -1] for k in keys for _, e in raw[k]]
-        first = [e[:, 0] for k in keys for _, e in raw[k]]
+        groups = {("model", m): [(d, m) for d in common] for m in models}
+        for family in FAMILIES:
+            chosen = representatives(rows, family)
+            if chosen and set(chosen) == set(common):
+                groups[("family", family)] = [(d, chosen[d]["model"]) for d in common]
+        needed = {key for members in groups.values() for key in members}
+        raw = _cell_curves([r for r in rows if (r["dataset"], r["model"]) in needed], units, trials_by_unit, shuffle)
+        length = max(s.shape[1] for folds in raw.values() for s, _, _ in folds)
+        first = [e[:, 0] for folds in raw.values() for _, e, _ in folds]
+        spent = [e[:, -1] for folds in raw.values() for _, e, _ in folds]
         start = max(1e-3, float(np.min(np.concatenate(first))))
         stop = max(start * 1.01, float(np.max(np.concatenate(spent))))
         grid = np.geomspace(start, stop, N_SECONDS)
         by_trials, by_seconds = {}, {}
-        for key in keys:
-            low, high = anchors[key[0]]
-            folds = raw[key]
-            by_trials[key] = _normalise(np.mean([_pad(s, length) for s, _ in folds], axis=0), low, high)
-            by_seconds[key] = _normalise(np.mean([_at_seconds(s, e, grid) for s, e in folds], axis=0), low, high)
-        groups = {}
-        for model in sorted({k[1] for k in keys}):
-            mine = [k for k in keys if k[1] == model]
-            groups[("model", model)] = mine
-        for family in FAMILIES:
-            chosen = representatives(rows, family)
-            mine = [(d, r["model"]) for d, r in sorted(chosen.items()) if (d, r["model"]) in by_trials]
-            if mine:
-                groups[("family", family)] = mine
+        for key, folds in raw.items():
+            low, high = info[key[0]]["low_anchor"], info[key[0]]["best_score"]
+            by_trials[key] = _normalise(_combine([_pad(s, length) for s, _, _ in folds], shuffle), low, high)
+            by_seconds[key] = _normalise(_combine([_at_seconds(s, e, grid, b) for s, e, b in folds], shuffle),
+                                         low, high)
         entry = {"trials_x": list(range(1, length + 1)), "seconds_x": [round(float(g), 4) for g in grid],
-                 "models": {}, "families": {}}
+                 "models_shown": models, "datasets": common, "models": {}, "families": {}}
         family_of = {r["model"]: r["family"] for r in rows}
-        for (kind, name), mine in groups.items():
+        for (kind, name), members in groups.items():
             curve = {
-                "n_datasets": len(mine),
-                "trials": _summary([by_trials[k] for k in mine]),
-                "seconds": _summary([by_seconds[k] for k in mine]),
+                "n_datasets": len(members),
+                "trials": _summary([by_trials[k] for k in members]),
+                "seconds": _summary([by_seconds[k] for k in members]),
             }
             if kind == "model":
                 entry["models"][name] = {"family": family_of[name], **curve}
             else:
-                entry["families"][name] = {"members": sorted({k[1] for k in mine}), **curve}
+                entry["families"][name] = {"members": sorted({k[1] for k in members}), **curve}
         panels_out[panel] = entry
-    return {"method": METHOD, "n_boot": N_BOOT, "panels": panels_out}
+    return {"method": METHOD, "order": "shuffled" if shuffle else "run order",
+            "replicates": f"{N_BOOT} trial orders per unit" if shuffle else "the outer folds",
+            "sampler": board["sampler"], "sampler_settings": board.get("sampler_settings"),
+            "n_boot": N_BOOT if shuffle else None, "panels": panels_out}
 
 
 def _at(curve: dict, index: int):
@@ -150,11 +179,17 @@ def render(board: dict) -> list:
             rows.append([panel, name, ", ".join(curve["members"]), str(curve["n_datasets"]),
                          _at(curve["trials"], 0), _at(curve["trials"], -1), f"{entry['seconds_x'][-1]:.1f}"])
     if not rows:
-        return [("p", "No scored trials: no tuning curves.")]
+        return [("p", "No common datasets with scored trials: no tuning curves.")]
+    settings = tc.get("sampler_settings")
+    sampler = f"This run's sampler: {tc['sampler']}" + (
+        " (" + ", ".join(f"{k} {v}" for k, v in settings.items()) + ")" if settings else "")
+    order = ("its trial order is shuffled" if tc["order"] == "shuffled" else
+             "its curves follow the order the trials ran in")
     return [("table", ["panel", "family", "members", "datasets", "default (trial 1)", "after all trials",
                        "seconds axis ends at"], rows, "lllrrrr"),
-            ("p", tc["method"] + f" {tc['n_boot']} trial orders per unit; a family is, on each dataset, its member "
-                  "with the best final validation score. Curves per model are in leaderboard.json."),
+            ("p", tc["method"] + f" {sampler}: {order}; bands over {tc['replicates']}. A family's curve follows, "
+                  "on each dataset, the model that stands for the family in section 3. Curves per model, and each "
+                  "panel's datasets and models, are in leaderboard.json."),
             ("figure", "tuning_curves")]
 
 
@@ -175,12 +210,9 @@ def draw(board: dict):
             ax = axes[row][j]
             for family, curve in panel["families"].items():
                 data = curve[key]
-                mean = np.array([np.nan if v is None else v for v in data["mean"]])
-                low = np.array([np.nan if v is None else v for v in data["low"]])
-                high = np.array([np.nan if v is None else v for v in data["high"]])
-                ax.plot(x, mean, color=family_color(family), label=f"{family} ({curve['n_datasets']} ds)",
+                ax.plot(x, data["mean"], color=family_color(family), label=f"{family} ({curve['n_datasets']} ds)",
                         marker="o" if key == "trials" and len(x) < 12 else None, ms=3)
-                ax.fill_between(x, low, high, color=family_color(family), alpha=0.2, lw=0)
+                ax.fill_between(x, data["low"], data["high"], color=family_color(family), alpha=0.2, lw=0)
             if key == "seconds":
                 ax.set_xscale("log")
             else:
@@ -196,5 +228,6 @@ def draw(board: dict):
 
 FIGURES = {
     "tuning_curves": (draw, "Best-so-far normalised test score, chosen by validation, against trials and seconds; "
-                            "bands: 2.5-97.5% over random trial orders."),
+                            "bands: 2.5-97.5% over random trial orders (random search) or over outer folds (TPE, "
+                            "in the order the trials ran)."),
 }

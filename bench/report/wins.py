@@ -1,11 +1,12 @@
 """Where deep learning wins: the deep-vs-tree gap by modality, dataset size and meta-feature, and
-a depth-2 decision tree over meta-features that predicts when the best deep model beats the best
-tree, scored by leave-one-dataset-out accuracy against always predicting the majority outcome.
+a depth-2 decision tree over meta-features that predicts when the deep model beats the
+tree model, scored by leave-one-dataset-out accuracy against always predicting the majority outcome.
 
-The best deep and best tree model of a dataset are the members with the best mean validation
-score. The gap is the difference of their normalised scores (deep minus tree); "deep beats tree"
-means a higher mean test score, and the outcome (win/tie/loss) also asks for non-overlapping
-fold intervals. Correlations are Spearman's, with p-values Holm-adjusted over the meta-features.
+The deep and the tree model of a dataset are the families' declared representatives
+(families.py), which had the same tuning budget. The gap is the difference of their normalised
+scores (deep minus tree); "deep beats tree" means a higher mean test score, and the outcome
+(win/tie/loss) also asks for non-overlapping fold intervals. Correlations are Spearman's, with
+p-values Holm-adjusted over the meta-features.
 """
 from __future__ import annotations
 

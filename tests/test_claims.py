@@ -1,0 +1,426 @@
+"""The claim tests (bench/report/claim_tests.py) on light boards: plain dicts shaped like the leaderboard's
+results rows, units and trial rows, no store.
+
+First a null simulation: scores with no effect at all, 40 datasets, 500 repetitions, every packaged claim;
+each claim's rate of false "supported" and of false "contradicted" verdicts must be at most alpha (with
+Monte Carlo slack). Then, per defect of issue 13, a test that the old behaviour fails.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+from bench.report import claim_stats
+from bench.report.claim_tests import ALPHA, TESTS, side_rows, tuning_effort, variant_key
+from bench.report.claims import ClaimError, check_claim, evaluate_claims, load_claims
+from bench.report.families import REPRESENTATIVES, family_comparison, representatives
+
+FAMILY_OF = {"lightgbm": "tree", "xgboost": "tree", "catboost": "tree", "hgb": "tree", "random_forest": "tree",
+             "linear": "classical", "svm": "classical", "mlp": "deep", "resnet": "deep", "cnn": "deep"}
+REPETITIONS, N_DATASETS = 500, 40
+SLACK = 2 * math.sqrt(ALPHA * (1 - ALPHA) / REPETITIONS)  # two Monte Carlo standard errors
+
+
+def family(model: str) -> str:
+    return FAMILY_OF[variant_key(model)[0]]
+
+
+def row(dataset: str, model: str, score: float, valid: float | None = None, modality: str = "tabular",
+        n_train: int = 5000, baseline: float = 0.5, folds: list[float] | None = None) -> dict:
+    """A results row as the leaderboard has it (normalized_score is set by `board`)."""
+    folds = folds if folds is not None else [score]
+    return {"dataset": dataset, "model": model, "family": family(model), "modality": modality, "n_train": n_train,
+            "train_size": None, "score": score, "ci_low": score, "ci_high": score,
+            "valid_score": score if valid is None else valid,
+            "baseline_score": baseline, "folds": [{"fold": i, "score": s} for i, s in enumerate(folds)]}
+
+
+def board(rows: list[dict]) -> dict:
+    """Normalised scores per dataset, as the leaderboard computes them: best = 1, constant predictor = 0."""
+    best = {}
+    for r in rows:
+        if r["score"] is not None:
+            best[r["dataset"]] = max(best.get(r["dataset"], -math.inf), r["score"])
+    for r in rows:
+        if r["score"] is not None:
+            span = best[r["dataset"]] - r["baseline_score"]
+            r["normalized_score"] = max(0.0, (r["score"] - r["baseline_score"]) / span) if span > 0 else 0.0
+    return {"results": rows}
+
+
+def claim(test: str, **params) -> dict:
+    entry = {"id": test, "statement": test, "test": test, "params": params}
+    check_claim(entry)
+    return entry
+
+
+def run(entry: dict, rows: list[dict], units=(), trials=None) -> dict:
+    return TESTS[entry["test"]](board(rows), list(units), trials or {}, entry["params"])
+
+
+# ---------------------------------------------------------------------------------------------
+# The null simulation
+# ---------------------------------------------------------------------------------------------
+
+def _names(value) -> list[str]:
+    """Every model name a claim's parameters mention (family tokens and option values excluded)."""
+    if isinstance(value, dict):
+        return [n for v in value.values() for n in _names(v)]
+    if isinstance(value, list):
+        return [n for v in value for n in _names(v)]
+    if isinstance(value, str) and not value.startswith("family:") and variant_key(value)[0] in FAMILY_OF:
+        return [value]
+    return []
+
+
+def _null_setup(entry: dict) -> tuple[list[str], list[str], str, int]:
+    """The models, datasets, modality and training rows of a null board every part of the claim applies to."""
+    params = entry["params"]
+    named = _names(params)
+    if entry["test"] == "presence_vs_flavour":
+        named = [f"{params['base']}[{params['key']}={v}]" for v in (params["absent"], "batchnorm", "layernorm")]
+    grid = any(variant_key(n)[0] == "cnn" for n in named)
+    modality = params.get("modalities", ["image" if grid else "tabular"])[0]
+    models = ["lightgbm", "xgboost", "linear", "mlp", "resnet"] + (["cnn"] if grid else [])
+    models += [n for n in named if n not in models]
+    if entry["test"] == "shuffle_control":
+        suffix = params.get("suffix", "_shuffled")
+        datasets = [f"d{i}" for i in range(N_DATASETS // 2)] + [f"d{i}{suffix}" for i in range(N_DATASETS // 2)]
+    else:
+        datasets = [f"d{i}" for i in range(N_DATASETS)]
+    return models, datasets, modality, (500 if "max_train" in params else 5000)
+
+
+def null_rows(rng, models, datasets, modality, n_train, folds=3) -> list[dict]:
+    """No effect: on each dataset every model's fold scores come from one distribution (its validation
+    score tracks its own test score, so that choosing by validation is informative, as in a real run)."""
+    level = rng.uniform(0.6, 0.9, size=len(datasets))
+    test = level[:, None, None] + 0.03 * rng.standard_normal((len(datasets), len(models), folds))
+    valid = (test + 0.01 * rng.standard_normal(test.shape)).mean(axis=2).tolist()
+    scores, families = test.mean(axis=2).tolist(), [family(m) for m in models]
+    return [{"dataset": dataset, "model": model, "family": families[m], "modality": modality, "n_train": n_train,
+             "train_size": None, "score": scores[d][m], "valid_score": valid[d][m], "baseline_score": 0.5}
+            for d, dataset in enumerate(datasets) for m, model in enumerate(models)]
+
+
+def null_tuning(rng, models, datasets, modality, n_train, folds=2, n_trials=4):
+    """No effect, for less_tuning: every unit's trials drawn from one distribution; rows from the trials."""
+    rows, units, trials = [], [], {}
+    level = rng.uniform(0.6, 0.9, size=len(datasets))
+    test = level[:, None, None, None] + 0.03 * rng.standard_normal((len(datasets), len(models), folds, n_trials))
+    valid = test + 0.01 * rng.standard_normal(test.shape)
+    chosen = valid.argmax(axis=3)[..., None]
+    scores = np.take_along_axis(test, chosen, 3)[..., 0].mean(axis=2).tolist()
+    valid_scores = np.take_along_axis(valid, chosen, 3)[..., 0].mean(axis=2).tolist()
+    test_list, valid_list, families = test.tolist(), valid.tolist(), [family(m) for m in models]
+    for d, dataset in enumerate(datasets):
+        for m, model in enumerate(models):
+            rows.append({"dataset": dataset, "model": model, "family": families[m], "modality": modality,
+                         "n_train": n_train, "train_size": None, "score": scores[d][m],
+                         "valid_score": valid_scores[d][m], "baseline_score": 0.5})
+            for f in range(folds):
+                key = f"{dataset}/{model}/{f}"
+                units.append({"unit_key": key, "dataset": dataset, "model": model, "fold": f, "train_size": 0,
+                              "status": "done"})
+                trials[key] = [{"number": t, "status": "ok", "valid_score": valid_list[d][m][f][t],
+                                "test_score": test_list[d][m][f][t]} for t in range(n_trials)]
+    return rows, units, trials
+
+
+def null_rates(entry: dict, repetitions: int = REPETITIONS, seed: int = 0) -> dict[str, float]:
+    rng = np.random.default_rng(seed)
+    models, datasets, modality, n_train = _null_setup(entry)
+    counts = {"supported": 0, "contradicted": 0, "inconclusive": 0}
+    for _ in range(repetitions):
+        if entry["test"] == "less_tuning":
+            tuned = ["lightgbm", "mlp"]  # the two representatives
+            rows, units, trials = null_tuning(rng, tuned, datasets, modality, n_train)
+            result = run(entry, rows, units, trials)
+        else:
+            result = run(entry, null_rows(rng, models, datasets, modality, n_train))
+        counts[result["verdict"]] += 1
+    return {verdict: count / repetitions for verdict, count in counts.items()}
+
+
+@pytest.mark.parametrize("entry", load_claims(), ids=lambda c: c["id"])
+def test_no_claim_is_decided_more_often_than_alpha_when_nothing_differs(entry):
+    rates = null_rates(entry)
+    alpha = entry["params"].get("alpha", ALPHA)
+    assert rates["supported"] <= alpha + SLACK, rates
+    assert rates["contradicted"] <= alpha + SLACK, rates
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. Shuffle control
+# ---------------------------------------------------------------------------------------------
+
+SHUFFLE = claim("shuffle_control", first="cnn", rival=["mlp", "family:tree"], suffix="_shuffled", margin=0.05)
+
+
+def _pair(i: int, original: float, shuffled: float, rival: float = 0.6, seq: str = "sequence") -> list[dict]:
+    """cnn, mlp and lightgbm on d<i> and d<i>_shuffled; the cnn's score is rival + the advantage."""
+    out = []
+    for name, advantage in ((f"d{i}", original), (f"d{i}_shuffled", shuffled)):
+        out += [row(name, "cnn", rival + advantage, modality=seq, baseline=0.1),
+                row(name, "lightgbm", rival, modality=seq, baseline=0.1),
+                row(name, "mlp", rival - 0.05, modality=seq, baseline=0.1)]
+    return out
+
+
+def test_shuffle_control_on_the_reference_numbers_is_not_supported():
+    # The committed reference: cnn - lightgbm = +0.41 [+0.27, +0.55] on mnist1d and -0.006 [-0.087, +0.076]
+    # on mnist1d_shuffled over 3 folds, reported "supported" because the shuffled interval includes 0.
+    seq = dict(modality="sequence", baseline=0.1)
+    rows = [row("mnist1d", "cnn", 0.96, folds=[0.96, 0.94, 0.98], **seq),
+            row("mnist1d", "lightgbm", 0.55, folds=[0.55, 0.54, 0.56], **seq),
+            row("mnist1d", "mlp", 0.50, folds=[0.50, 0.49, 0.51], **seq),
+            row("mnist1d_shuffled", "cnn", 0.544, folds=[0.55, 0.51, 0.572], **seq),
+            row("mnist1d_shuffled", "lightgbm", 0.55, folds=[0.56, 0.53, 0.56], **seq),
+            row("mnist1d_shuffled", "mlp", 0.50, folds=[0.50, 0.49, 0.51], **seq)]
+    result = run(SHUFFLE, rows)
+    assert result["verdict"] == "inconclusive"
+    assert "1 pair(s); this test needs at least 6 pairs" in result["summary"]
+    assert result["statistic"]["min_pairs"] == 6
+
+
+def test_shuffle_control_needs_the_shuffled_advantage_shown_small():
+    rng = np.random.default_rng(1)
+    # An advantage on every original and a drop on every pair, but the shuffled advantage scatters by +-0.15:
+    # its interval includes 0 on most pairs, yet it is not shown to lie within the margin.
+    noisy = [r for i in range(8) for r in _pair(i, 0.3, float(rng.normal(0, 0.15)))]
+    result = run(SHUFFLE, noisy)
+    assert result["statistic"]["original_advantage"]["p_value"] < ALPHA
+    assert not result["statistic"]["shuffled_equivalent"]["equivalent"]
+    assert result["verdict"] == "inconclusive"
+    small = [r for i in range(8) for r in _pair(i, 0.3 + 0.01 * i, 0.004 * (i - 3.5))]
+    assert run(SHUFFLE, small)["verdict"] == "supported"
+    survives = [r for i in range(8) for r in _pair(i, 0.3 + 0.01 * i, 0.2 + 0.01 * i)]
+    assert run(SHUFFLE, survives)["verdict"] == "contradicted"
+    no_advantage = [r for i in range(8) for r in _pair(i, 0.002 * (i - 3.5), 0.001 * (i - 3.5))]
+    assert run(SHUFFLE, no_advantage)["verdict"] == "inconclusive"
+
+
+def test_shuffle_control_keeps_the_rival_chosen_on_the_original():
+    rows = []
+    for i in range(8):
+        seq = dict(modality="sequence", baseline=0.1)
+        rows += [row(f"d{i}", "cnn", 0.9, **seq), row(f"d{i}", "lightgbm", 0.6, 0.7, **seq),
+                 row(f"d{i}", "mlp", 0.5, 0.5, **seq),
+                 # on the shuffled copy the MLP validates better and scores far above the cnn
+                 row(f"d{i}_shuffled", "cnn", 0.6 + 0.001 * i, **seq),
+                 row(f"d{i}_shuffled", "lightgbm", 0.6, 0.6, **seq),
+                 row(f"d{i}_shuffled", "mlp", 0.8, 0.9, **seq)]
+    result = run(SHUFFLE, rows)
+    assert {p["rival_model"] for p in result["statistic"]["pairs"]} == {"lightgbm"}
+    assert all(abs(p["shuffled_advantage"]) < 0.02 for p in result["statistic"]["pairs"])
+    assert result["verdict"] == "supported"
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Normalisation presence vs flavour
+# ---------------------------------------------------------------------------------------------
+
+PRESENCE = claim("presence_vs_flavour", base="mlp", key="norm", absent="none")
+
+
+def _norm_rows(none: float, batchnorm: float, layernorm: float, n: int = 8) -> list[dict]:
+    out = []
+    for i in range(n):
+        jitter = 0.001 * ((i * 7) % 5 - 2)
+        out += [row(f"t{i}", "lightgbm", 0.95), row(f"t{i}", "mlp[norm=none]", none + jitter),
+                row(f"t{i}", "mlp[norm=batchnorm]", batchnorm - jitter), row(f"t{i}", "mlp[norm=layernorm]", layernorm)]
+    return out
+
+
+def test_presence_vs_flavour_decides_both_ways():
+    assert run(PRESENCE, _norm_rows(0.70, 0.85, 0.853))["verdict"] == "supported"
+    assert run(PRESENCE, _norm_rows(0.85, 0.80, 0.90))["verdict"] == "contradicted"  # none lies between
+    few = run(PRESENCE, _norm_rows(0.70, 0.85, 0.853, n=3))
+    assert few["verdict"] == "inconclusive" and "needs at least 4" in few["summary"]
+    missing = run(PRESENCE, [r for r in _norm_rows(0.7, 0.8, 0.9) if r["model"] != "mlp[norm=layernorm]"])
+    assert missing["verdict"] == "inconclusive" and "at least two other" in missing["summary"]
+
+
+def test_relabel_test_is_exact_on_a_small_case():
+    # Two datasets, three labellings each: 9 equally likely sums; the observed (3 + 3) is the unique maximum.
+    values = [[3.0, 0.0, -3.0], [3.0, 1.0, -1.0]]
+    result = claim_stats.relabel_test(values, 3, alpha=0.05)
+    assert result["exact"] and result["p_value"] == pytest.approx(2 / 9) and result["direction"] == 1
+    assert claim_stats.presence_statistic(0.0, [1.0, 1.0]) > 0 > claim_stats.presence_statistic(0.5, [0.0, 1.0])
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. Ablations compare variants that differ in one fixed key
+# ---------------------------------------------------------------------------------------------
+
+ABLATION = next(c for c in load_claims() if c["id"] == "augmentation-over-dropout")
+
+
+def test_ablations_that_leave_a_key_to_the_tuner_are_refused():
+    old = {"larger": {"with": "cnn", "without": "cnn[augment=false]"},
+           "smaller": {"with": "cnn", "without": "cnn[dropout=0]"}}
+    with pytest.raises(ClaimError, match="augment is tuned on one side only"):
+        check_claim({"id": "old", "statement": "x", "test": "effect_larger", "params": old})
+    two_keys = {"larger": {"with": "cnn[augment=true,dropout=0.1]", "without": "cnn[augment=false,dropout=0]"},
+                "smaller": {"with": "cnn[augment=false,dropout=0.1]", "without": "cnn[augment=false,dropout=0]"}}
+    with pytest.raises(ClaimError, match="differ in exactly one key"):
+        check_claim({"id": "two", "statement": "x", "test": "effect_larger", "params": two_keys})
+    for part in ("larger", "smaller"):
+        (_, a), (_, b) = variant_key(ABLATION["params"][part]["with"]), variant_key(ABLATION["params"][part]["without"])
+        assert set(a) == set(b) == {"augment", "dropout"} and sum(a[k] != b[k] for k in a) == 1
+
+
+def test_ablation_claim_is_decided_on_its_variants_and_names_them_when_missing():
+    plain, augmented = "cnn[augment=false,dropout=0]", "cnn[augment=true,dropout=0]"
+    dropped = "cnn[augment=false,dropout=0.1]"
+    rows = []
+    for i in range(8):
+        jitter = 0.002 * ((i * 3) % 4)
+        rows += [row(f"i{i}", "lightgbm", 0.80, modality="image", baseline=0.1),
+                 row(f"i{i}", plain, 0.85 + jitter, modality="image", baseline=0.1),
+                 row(f"i{i}", augmented, 0.93, modality="image", baseline=0.1),
+                 row(f"i{i}", dropped, 0.87 + jitter / 2, modality="image", baseline=0.1)]
+    assert run(ABLATION, rows)["verdict"] == "supported"
+    without = run(ABLATION, [r for r in rows if r["model"] != dropped] + [row("i0", "cnn", 0.9, modality="image")])
+    assert without["verdict"] == "inconclusive"
+    assert f"it has no {dropped}" in without["summary"] and augmented in without["summary"]
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. "Trees need less tuning" tests both of its conditions, on the normalised scale
+# ---------------------------------------------------------------------------------------------
+
+LESS_TUNING = claim("less_tuning", less="family:tree", more="family:deep", within=0.01)
+
+
+def _tuning_board(offsets: dict[str, tuple[float, ...]], n: int = 8):
+    """Per dataset one fold per model; trial t scores final + offsets[model][t], validation follows test."""
+    rows, units, trials = [], [], {}
+    for i in range(n):
+        for model, offset in offsets.items():
+            final = 0.8 + 0.01 * i
+            key = f"{i}/{model}"
+            units.append({"unit_key": key, "dataset": f"t{i}", "model": model, "fold": 0, "train_size": 0,
+                          "status": "done"})
+            trials[key] = [{"number": t, "status": "ok", "test_score": final + o, "valid_score": final + o}
+                           for t, o in enumerate(offset)]
+            rows.append(row(f"t{i}", model, final))
+    return rows, units, trials
+
+
+def test_less_tuning_needs_both_conditions():
+    # Trees gain less from tuning, but both families need two trials to come within 0.01: one condition only.
+    rows, units, trials = _tuning_board({"lightgbm": (-0.02, 0.0), "mlp": (-0.10 - 0.001, 0.0)})
+    result = run(LESS_TUNING, rows, units, trials)
+    assert result["statistic"]["gain_test"]["holds"] and not result["statistic"]["trials_test"]["holds"]
+    assert result["verdict"] == "inconclusive" and "1 of 2 conditions hold" in result["summary"]
+    both = _tuning_board({"lightgbm": (-0.001, 0.0), "mlp": (-0.10, -0.05, 0.0)})
+    assert run(LESS_TUNING, *both)["verdict"] == "supported"
+    reversed_ = _tuning_board({"lightgbm": (-0.10, -0.05, 0.0), "mlp": (-0.001, 0.0)})
+    assert run(LESS_TUNING, *reversed_)["verdict"] == "contradicted"
+
+
+def test_within_is_on_the_normalised_scale():
+    # R2 near 0: 1% of the final R2 (0.0002) is nothing; 0.01 of the achievable gain (0.5 - 0) is 0.005.
+    trials = {"u": [{"number": t, "status": "ok", "test_score": s, "valid_score": s}
+                    for t, s in enumerate((0.010, 0.018, 0.020))]}
+    unit = {"unit_key": "u", "status": "done"}
+    gain, needed = tuning_effort({}, [unit], trials, anchors=(0.0, 0.5), within=0.01)
+    assert needed == 2.0 and gain == pytest.approx(0.02)
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. The fewest datasets, computed from each procedure
+# ---------------------------------------------------------------------------------------------
+
+def test_minimum_datasets_come_from_the_procedure():
+    assert claim_stats.min_n_two_sided(0.05) == 6 and claim_stats.min_n_two_sided(0.05, 2) == 7
+    assert claim_stats.min_n_two_sided(0.01) == 8 and claim_stats.min_n_one_sided(0.05) == 5
+    assert claim_stats.min_n_relabel(0.05, 3) == 4
+    for alpha, k in ((0.05, 1), (0.05, 2), (0.01, 1), (0.05, 3)):  # the exact test agrees
+        n = claim_stats.min_n_two_sided(alpha, k)
+        assert sps.wilcoxon(np.arange(1, n + 1)).pvalue < alpha / k <= sps.wilcoxon(np.arange(1, n)).pvalue
+
+
+def test_each_test_says_how_many_datasets_it_needs():
+    rows = [r for i in range(6) for r in (row(f"s{i}", "mlp", 0.7 + 0.01 * i), row(f"s{i}", "lightgbm", 0.9),
+                                          row(f"s{i}", "linear", 0.85))]
+    loses = claim("loses_to_each", first="family:deep", rivals=["family:tree", "family:classical"])
+    result = run(loses, rows)  # behind both on all 6: p = 0.031 each, but Holm's first step needs p < 0.025
+    assert result["verdict"] == "inconclusive" and result["statistic"]["min_datasets"] == 7
+    assert "this test needs at least 7" in result["summary"] and "at least 7 datasets" in result["method"]
+    strict = claim("beats", first="family:tree", second="family:deep", alpha=0.01)
+    assert "needs at least 8" in run(strict, rows)["summary"]
+    seven = rows + [row("s6", "mlp", 0.6), row("s6", "lightgbm", 0.9), row("s6", "linear", 0.85)]
+    assert run(loses, seven)["verdict"] == "supported"
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. Families at equal budget: one declared representative, never a pool, never a variant
+# ---------------------------------------------------------------------------------------------
+
+def test_a_family_is_its_declared_representative_not_the_best_of_its_pool():
+    rng = np.random.default_rng(3)
+    models = ["lightgbm", "xgboost", "catboost", "random_forest", "hgb", "mlp", "linear"]
+    rows = []
+    for i in range(30):  # no effect; validation = test, so the best of five trees would always look ahead
+        scores = 0.8 + 0.03 * rng.standard_normal(len(models))
+        rows += [row(f"t{i}", m, float(s)) for m, s in zip(models, scores)]
+    tree = representatives(board(rows)["results"], "tree")
+    assert {r["model"] for r in tree.values()} == {REPRESENTATIVES["tree"][0]} == {"lightgbm"}
+    beats = claim("beats", first="family:tree", second="family:deep")
+    result = run(beats, rows)
+    assert result["verdict"] != "supported" and "trees (lightgbm)" in result["summary"]
+    assert "deep models (mlp)" in result["summary"]
+
+
+def test_variants_never_stand_for_a_family_and_a_failed_representative_is_not_replaced():
+    rows = [row("t0", "mlp", 0.80, 0.80), row("t0", "mlp[norm=none]", 0.90, 0.99), row("t0", "resnet", 0.85, 0.95),
+            row("i0", "cnn", 0.95, modality="image"), row("i0", "mlp", 0.90, modality="image"),
+            row("i1", "cnn", None, modality="image"), row("i1", "mlp", 0.90, modality="image"),
+            row("t0", "lightgbm", 0.82), row("i0", "lightgbm", 0.9, modality="image"),
+            row("i1", "lightgbm", 0.9, modality="image")]
+    deep = representatives(board(rows)["results"], "deep")
+    assert {d: r["model"] for d, r in deep.items()} == {"t0": "mlp", "i0": "cnn"}  # i1: cnn failed
+    assert side_rows(rows, "family:deep").keys() == deep.keys()
+    comparison = family_comparison(board(rows))
+    assert comparison["representatives"]["deep"] == {"tabular": "mlp", "image": "cnn"}
+    assert "declared representative" in comparison["method"]
+
+
+def test_a_side_is_one_model_or_one_family():
+    with pytest.raises(ClaimError, match="a side is one model or one family"):
+        check_claim({"id": "pool", "statement": "x", "test": "beats",
+                     "params": {"first": ["family:tree", "family:classical"], "second": "family:deep"}})
+    with pytest.raises(ClaimError, match="unknown family 'forest'"):
+        check_claim({"id": "bad", "statement": "x", "test": "beats", "params": {"first": "family:forest",
+                                                                              "second": "mlp"}})
+    check_claim({"id": "listed", "statement": "x", "test": "beats", "params": {"first": ["mlp"], "second": "cnn"}})
+
+
+def test_every_packaged_claim_states_its_method():
+    rows = null_rows(np.random.default_rng(0), ["lightgbm", "linear", "mlp"], [f"d{i}" for i in range(8)],
+                     "tabular", 500)
+    out = evaluate_claims(board(rows), [], {})
+    assert len(out["claims"]) == len(load_claims())
+    for entry in out["claims"]:
+        assert entry["method"] and entry["verdict"] in ("supported", "contradicted", "inconclusive")
+    assert "lightgbm" in out["method"]
+
+
+def test_the_cached_wilcoxon_is_bench_stats_wilcoxon():
+    from bench import stats
+
+    rng = np.random.default_rng(5)
+    for n in (1, 3, 6, 7, 20, 50, 60):
+        for draw in (rng.normal(0.1, 1, n), np.round(rng.normal(0.1, 1, n), 1)):  # untied, then tied
+            fast, slow = claim_stats.wilcoxon(draw), stats.wilcoxon(draw)
+            assert fast.keys() == slow.keys()
+            for key in fast:
+                assert fast[key] == pytest.approx(slow[key], rel=1e-9), (n, key)
+            for alternative in ("greater", "less"):
+                expected = sps.wilcoxon(draw[draw != 0], alternative=alternative).pvalue
+                assert claim_stats.signed_rank_one_sided(draw, alternative)["p_value"] == pytest.approx(expected)
