@@ -126,6 +126,7 @@ class TrialRecord(TypedDict, total=False):
     stopped_by_deadline: bool | None
     curves: dict | None
     error: str | None
+    predictions: dict[str, bytes]  # {"valid", "test"}: compact predictions of a scored trial (bench/store.py)
 
 
 class UnitRecord(TypedDict, total=False):

@@ -4,7 +4,7 @@ Greedy forward selection with replacement (Caruana, Niculescu-Mizil, Crew and Ks
 "Ensemble selection from libraries of models", ICML), as AutoGluon's `EnsembleSelection` runs it
 and TabArena reports it (Erickson et al. 2025): each round adds the trial whose addition scores
 best on validation, a trial may be added again (its weight is the number of times chosen), and
-the ensemble kept is the best-scoring prefix of the rounds. The first round picks the best single
+the ensemble kept is the best-scoring prefix of the rounds (the shortest, on ties). The first round picks the best single
 trial, so the kept ensemble scores at least as well on validation as the best trial. `ROUNDS` = 25,
 AutoGluon's default (TabRepo, Salinas and Erickson 2024, found no gain above it).
 Ties go to a trial already in the ensemble (a smaller ensemble), then to the earlier trial, so the
@@ -13,6 +13,10 @@ selection is deterministic.
 Members are averaged: class probabilities for classification, values for regression. Weights are
 chosen on validation only; the chosen ensemble is scored once on test. The inputs are the stored
 (decoded) predictions (bench/store.py), so the store reproduces every ensemble exactly.
+
+Cost: one selection is ROUNDS x trials metric evaluations, and the anytime curve repeats it for
+each prefix, about ROUNDS x k^2 / 2 in all: 1,375 evaluations for a 10-trial unit, under a second
+on most datasets and 10 s on letter (2,500 validation rows x 26 classes, 4 ms an evaluation).
 """
 from __future__ import annotations
 
@@ -23,11 +27,16 @@ import numpy as np
 from bench import metrics
 
 ROUNDS = 25
+TIE = 1e-12  # scores this close (relative) are tied: float noise, not a better ensemble
 CURVE_POINTS = 30  # anytime curve: every trial count up to this many trials, then this many log-spaced counts
 
 
 def _score(task: str, metric: str, y: np.ndarray, prediction: np.ndarray, n_classes: int) -> float:
     return metrics.oriented(metric, metrics.score(task, y, prediction, n_classes)[metric])
+
+
+def _tied_with(best: float, score: float) -> bool:
+    return score >= best - TIE * max(1.0, abs(best))
 
 
 def select(predictions: dict[int, np.ndarray], y_valid: np.ndarray, task: str, metric: str, n_classes: int = 0,
@@ -47,12 +56,13 @@ def select(predictions: dict[int, np.ndarray], y_valid: np.ndarray, task: str, m
         size = len(chosen) + 1
         scores = {n: _score(task, metric, y_valid, (total + predictions[n]) / size, n_classes) for n in numbers}
         best = max(scores.values())
-        tied = [n for n in numbers if scores[n] >= best - 1e-12 * max(1.0, abs(best))]
+        tied = [n for n in numbers if _tied_with(best, scores[n])]
         pick = next((n for n in tied if n in chosen), tied[0])
         chosen.append(pick)
         total += predictions[pick]
         trajectory.append(scores[pick])
-    kept = int(np.argmax(trajectory)) + 1  # the first best prefix
+    # the shortest prefix tied with the best: a larger ensemble must be better, not float noise
+    kept = next(i for i, score in enumerate(trajectory) if _tied_with(max(trajectory), score)) + 1
     return dict(sorted(Counter(chosen[:kept]).items()))
 
 

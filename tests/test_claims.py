@@ -13,10 +13,12 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
+from bench import stats
 from bench.report import claim_stats
 from bench.report.claim_tests import ALPHA, TESTS, side_rows, tuning_effort, variant_key
 from bench.report.claims import ClaimError, check_claim, evaluate_claims, load_claims
 from bench.report.families import REPRESENTATIVES, family_comparison, representatives
+from bench.report.leaderboard import mark_signal
 
 FAMILY_OF = {"lightgbm": "tree", "xgboost": "tree", "catboost": "tree", "hgb": "tree", "random_forest": "tree",
              "linear": "classical", "svm": "classical", "mlp": "deep", "resnet": "deep", "cnn": "deep"}
@@ -28,27 +30,55 @@ def family(model: str) -> str:
     return FAMILY_OF[variant_key(model)[0]]
 
 
+def cell(dataset: str, model: str, family_: str, modality: str, n_train: int, folds: list[float],
+         valid: float, baseline: float = 0.5) -> dict:
+    """A complete results row as per_dataset.results makes it, every fold its own (nothing imputed)."""
+    score = sum(folds) / len(folds)
+    return {"dataset": dataset, "model": model, "family": family_, "modality": modality, "n_train": n_train,
+            "train_size": None, "score": score, "ci_low": score, "ci_high": score, "valid_score": valid,
+            "baseline_score": baseline, "status": "ok", "imputed": False, "complete": True,
+            "folds_done": len(folds), "score_ran": score,
+            "folds": [{"fold": i, "score": s, "imputed": None} for i, s in enumerate(folds)]}
+
+
 def row(dataset: str, model: str, score: float, valid: float | None = None, modality: str = "tabular",
         n_train: int = 5000, baseline: float = 0.5, folds: list[float] | None = None) -> dict:
     """A results row as the leaderboard has it (normalized_score is set by `board`)."""
-    folds = folds if folds is not None else [score]
-    return {"dataset": dataset, "model": model, "family": family(model), "modality": modality, "n_train": n_train,
-            "train_size": None, "score": score, "ci_low": score, "ci_high": score,
-            "valid_score": score if valid is None else valid,
-            "baseline_score": baseline, "folds": [{"fold": i, "score": s} for i, s in enumerate(folds)]}
+    return cell(dataset, model, family(model), modality, n_train, folds if folds is not None else [score],
+                score if valid is None else valid, baseline) | {"score": score}
 
 
-def board(rows: list[dict]) -> dict:
-    """Normalised scores per dataset, as the leaderboard computes them: best = 1, constant predictor = 0."""
-    best = {}
+def failed(r: dict, imputed_folds: int | None = None) -> dict:
+    """The row with its last `imputed_folds` folds (default all) failed: imputed with the constant predictor's
+    score, as per_dataset.results imputes them."""
+    n = len(r["folds"]) if imputed_folds is None else imputed_folds
+    folds = [f if i < len(r["folds"]) - n else {"fold": f["fold"], "score": r["baseline_score"], "imputed": "failed"}
+             for i, f in enumerate(r["folds"])]
+    own = [f["score"] for f in folds if not f["imputed"]]
+    return r | {"folds": folds, "score": float(np.mean([f["score"] for f in folds])), "imputed": True,
+                "status": "partial" if own else "failed", "folds_done": len(own),
+                "score_ran": float(np.mean(own)) if own else None}
+
+
+def board(rows: list[dict], no_signal=None) -> dict:
+    """A light leaderboard: per dataset the best score is 1 and, standing in for section 1's robust low anchor,
+    the constant predictor is 0 (clipped); signal marked by the leaderboard's own rule unless `no_signal` is
+    given."""
+    best, datasets = {}, {}
     for r in rows:
         if r["score"] is not None:
             best[r["dataset"]] = max(best.get(r["dataset"], -math.inf), r["score"])
     for r in rows:
         if r["score"] is not None:
             span = best[r["dataset"]] - r["baseline_score"]
-            r["normalized_score"] = max(0.0, (r["score"] - r["baseline_score"]) / span) if span > 0 else 0.0
-    return {"results": rows}
+            r["normalized_score"] = (min(1.0, max(0.0, (r["score"] - r["baseline_score"]) / span)) if span > 0
+                                     else 0.0)
+            datasets[r["dataset"]] = {"modality": r["modality"], "metric": "accuracy",
+                                      "low_anchor": r["baseline_score"], "best_score": best[r["dataset"]]}
+    folds = max((len(r["folds"]) for r in rows), default=1)
+    if no_signal is None:
+        no_signal = mark_signal(rows, datasets, folds)
+    return {"results": rows, "datasets": datasets, "folds": folds, "no_signal_datasets": sorted(no_signal)}
 
 
 def claim(test: str, **params) -> dict:
@@ -57,8 +87,8 @@ def claim(test: str, **params) -> dict:
     return entry
 
 
-def run(entry: dict, rows: list[dict], units=(), trials=None) -> dict:
-    return TESTS[entry["test"]](board(rows), list(units), trials or {}, entry["params"])
+def run(entry: dict, rows: list[dict], units=(), trials=None, no_signal=None) -> dict:
+    return TESTS[entry["test"]](board(rows, no_signal), list(units), trials or {}, entry["params"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -94,40 +124,54 @@ def _null_setup(entry: dict) -> tuple[list[str], list[str], str, int]:
     return models, datasets, modality, (500 if "max_train" in params else 5000)
 
 
-def null_rows(rng, models, datasets, modality, n_train, folds=3) -> list[dict]:
+def no_signal(datasets: list[str], scores: np.ndarray) -> list[str]:
+    """leaderboard.mark_signal's rule (no sampling error) on scores[dataset, model, fold], vectorised for the
+    null simulation: no signal when the best model's mean lead over the worst's is within the corrected
+    standard error of that lead (tests/test_claims.py checks it against mark_signal)."""
+    means = scores.mean(axis=2)
+    picks = np.arange(len(datasets))
+    lead = scores[picks, means.argmax(axis=1)] - scores[picks, means.argmin(axis=1)]
+    k = scores.shape[2]
+    se = np.sqrt(stats.corrected_variance_factor(k, stats.split_ratio(k)) * lead.var(axis=1, ddof=1))
+    return [d for d, quiet in zip(datasets, lead.mean(axis=1) <= se) if quiet]
+
+
+def null_rows(rng, models, datasets, modality, n_train, folds=3) -> tuple[list[dict], list[str]]:
     """No effect: on each dataset every model's fold scores come from one distribution (its validation
-    score tracks its own test score, so that choosing by validation is informative, as in a real run)."""
+    score tracks its own test score, so that choosing by validation is informative, as in a real run).
+    Returns the rows and the datasets the leaderboard would mark as carrying no signal, which every claim
+    leaves out."""
     level = rng.uniform(0.6, 0.9, size=len(datasets))
     test = level[:, None, None] + 0.03 * rng.standard_normal((len(datasets), len(models), folds))
     valid = (test + 0.01 * rng.standard_normal(test.shape)).mean(axis=2).tolist()
-    scores, families = test.mean(axis=2).tolist(), [family(m) for m in models]
-    return [{"dataset": dataset, "model": model, "family": families[m], "modality": modality, "n_train": n_train,
-             "train_size": None, "score": scores[d][m], "valid_score": valid[d][m], "baseline_score": 0.5}
+    test_list, families = test.tolist(), [family(m) for m in models]
+    rows = [cell(dataset, model, families[m], modality, n_train, test_list[d][m], valid[d][m])
             for d, dataset in enumerate(datasets) for m, model in enumerate(models)]
+    return rows, no_signal(datasets, test)
 
 
-def null_tuning(rng, models, datasets, modality, n_train, folds=2, n_trials=4):
-    """No effect, for less_tuning: every unit's trials drawn from one distribution; rows from the trials."""
+def null_tuning(rng, models, datasets, modality, n_train, tuned=("lightgbm", "mlp"), folds=2, n_trials=4):
+    """No effect, for less_tuning: every unit's trials drawn from one distribution; rows from the trials, units
+    and trial rows for the `tuned` models only (the others count in the signal rule, as in a run)."""
     rows, units, trials = [], [], {}
     level = rng.uniform(0.6, 0.9, size=len(datasets))
     test = level[:, None, None, None] + 0.03 * rng.standard_normal((len(datasets), len(models), folds, n_trials))
     valid = test + 0.01 * rng.standard_normal(test.shape)
     chosen = valid.argmax(axis=3)[..., None]
-    scores = np.take_along_axis(test, chosen, 3)[..., 0].mean(axis=2).tolist()
+    fold_array = np.take_along_axis(test, chosen, 3)[..., 0]
+    fold_scores = fold_array.tolist()
     valid_scores = np.take_along_axis(valid, chosen, 3)[..., 0].mean(axis=2).tolist()
     test_list, valid_list, families = test.tolist(), valid.tolist(), [family(m) for m in models]
     for d, dataset in enumerate(datasets):
         for m, model in enumerate(models):
-            rows.append({"dataset": dataset, "model": model, "family": families[m], "modality": modality,
-                         "n_train": n_train, "train_size": None, "score": scores[d][m],
-                         "valid_score": valid_scores[d][m], "baseline_score": 0.5})
-            for f in range(folds):
+            rows.append(cell(dataset, model, families[m], modality, n_train, fold_scores[d][m], valid_scores[d][m]))
+            for f in range(folds if model in tuned else 0):
                 key = f"{dataset}/{model}/{f}"
                 units.append({"unit_key": key, "dataset": dataset, "model": model, "fold": f, "train_size": 0,
                               "status": "done"})
                 trials[key] = [{"number": t, "status": "ok", "valid_score": valid_list[d][m][f][t],
                                 "test_score": test_list[d][m][f][t]} for t in range(n_trials)]
-    return rows, units, trials
+    return rows, units, trials, no_signal(datasets, fold_array)
 
 
 def null_rates(entry: dict, repetitions: int = REPETITIONS, seed: int = 0) -> dict[str, float]:
@@ -136,13 +180,24 @@ def null_rates(entry: dict, repetitions: int = REPETITIONS, seed: int = 0) -> di
     counts = {"supported": 0, "contradicted": 0, "inconclusive": 0}
     for _ in range(repetitions):
         if entry["test"] == "less_tuning":
-            tuned = ["lightgbm", "mlp"]  # the two representatives
-            rows, units, trials = null_tuning(rng, tuned, datasets, modality, n_train)
-            result = run(entry, rows, units, trials)
+            rows, units, trials, quiet = null_tuning(rng, models, datasets, modality, n_train)
+            result = run(entry, rows, units, trials, no_signal=quiet)
         else:
-            result = run(entry, null_rows(rng, models, datasets, modality, n_train))
+            rows, quiet = null_rows(rng, models, datasets, modality, n_train)
+            result = run(entry, rows, no_signal=quiet)
         counts[result["verdict"]] += 1
     return {verdict: count / repetitions for verdict, count in counts.items()}
+
+
+def test_the_null_boards_leave_out_what_the_leaderboard_marks_as_carrying_no_signal():
+    rng = np.random.default_rng(7)
+    for _ in range(5):
+        rows, quiet = null_rows(rng, ["lightgbm", "linear", "mlp"], [f"d{i}" for i in range(N_DATASETS)], "tabular",
+                                5000)
+        assert board(rows)["no_signal_datasets"] == sorted(quiet) and 0 < len(quiet) < N_DATASETS
+        rows, _, _, quiet = null_tuning(rng, ["lightgbm", "linear", "mlp"], [f"d{i}" for i in range(N_DATASETS)],
+                                        "tabular", 5000)
+        assert board(rows)["no_signal_datasets"] == sorted(quiet)
 
 
 @pytest.mark.parametrize("entry", load_claims(), ids=lambda c: c["id"])
@@ -330,6 +385,23 @@ def test_within_is_on_the_normalised_scale():
     unit = {"unit_key": "u", "status": "done"}
     gain, needed = tuning_effort({}, [unit], trials, anchors=(0.0, 0.5), within=0.01)
     assert needed == 2.0 and gain == pytest.approx(0.02)
+    # Clipped to [0, 1] as section 1 clips: a default below the anchor counts 0 (unclipped the gain would be 2).
+    gain, needed = tuning_effort({}, [unit], trials, anchors=(0.015, 0.02), within=0.01)
+    assert gain == pytest.approx(1.0) and needed == 3.0
+
+
+def test_tuning_effort_is_on_section_1s_scale_not_the_constant_predictors():
+    """Old: the constant predictor's score (0.5 here) was the zero of the scale, not section 1's robust anchor."""
+    rows, units, trials = _tuning_board({"lightgbm": (-0.001, 0.0), "mlp": (-0.10, -0.05, 0.0)})
+    light = board(rows, no_signal=[])
+    for info in light["datasets"].values():
+        info["low_anchor"] = info["best_score"] - 0.2
+    gain = TESTS["less_tuning"](light, units, trials, LESS_TUNING["params"])["statistic"]["mean_gain"]
+    assert gain == {"trees (lightgbm)": pytest.approx(0.005), "deep models (mlp)": pytest.approx(0.5)}
+    for info in light["datasets"].values():
+        info["low_anchor"] = info["best_score"] - 0.05  # the mlp's default lies below it: 0, not -1
+    gain = TESTS["less_tuning"](light, units, trials, LESS_TUNING["params"])["statistic"]["mean_gain"]
+    assert gain["deep models (mlp)"] == pytest.approx(1.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -377,18 +449,58 @@ def test_a_family_is_its_declared_representative_not_the_best_of_its_pool():
     assert "deep models (mlp)" in result["summary"]
 
 
-def test_variants_never_stand_for_a_family_and_a_failed_representative_is_not_replaced():
+def test_variants_never_stand_for_a_family_and_a_failed_representative_is_imputed_not_replaced():
+    """Old: a failed representative had no score and dropped out of its family; now its folds count as the
+    constant predictor's, as in section 1, and a cell incomplete even so is left out: no other member stands in."""
     rows = [row("t0", "mlp", 0.80, 0.80), row("t0", "mlp[norm=none]", 0.90, 0.99), row("t0", "resnet", 0.85, 0.95),
             row("i0", "cnn", 0.95, modality="image"), row("i0", "mlp", 0.90, modality="image"),
-            row("i1", "cnn", None, modality="image"), row("i1", "mlp", 0.90, modality="image"),
-            row("t0", "lightgbm", 0.82), row("i0", "lightgbm", 0.9, modality="image"),
-            row("i1", "lightgbm", 0.9, modality="image")]
+            failed(row("i1", "cnn", 0.97, modality="image")), row("i1", "mlp", 0.90, modality="image"),
+            row("i2", "cnn", 0.97, modality="image") | {"complete": False}, row("i2", "mlp", 0.90, modality="image"),
+            row("t0", "lightgbm", 0.82)] + [row(f"i{i}", "lightgbm", 0.9, modality="image") for i in range(3)]
     deep = representatives(board(rows)["results"], "deep")
-    assert {d: r["model"] for d, r in deep.items()} == {"t0": "mlp", "i0": "cnn"}  # i1: cnn failed
+    assert {d: r["model"] for d, r in deep.items()} == {"t0": "mlp", "i0": "cnn", "i1": "cnn"}  # i2: incomplete
+    assert deep["i1"]["score"] == 0.5 and deep["i1"]["normalized_score"] == 0.0 and deep["i1"]["status"] == "failed"
     assert side_rows(rows, "family:deep").keys() == deep.keys()
+    assert "i2" not in side_rows(rows, "cnn")
     comparison = family_comparison(board(rows))
     assert comparison["representatives"]["deep"] == {"tabular": "mlp", "image": "cnn"}
     assert "declared representative" in comparison["method"]
+    pair = next(p for p in comparison["pairs"] if {p["first"], p["second"]} == {"deep", "tree"})
+    assert pair["n_datasets"] == 3 and pair["imputed"] == ["i1"]
+
+
+def test_failed_folds_count_as_the_constant_predictor_in_a_claim_and_are_named():
+    """Old: the claims' comment said failed cells are never imputed, and a claim did not say which of its
+    datasets rest on imputed folds; an incomplete cell was counted."""
+    rows = []
+    for i in range(9):
+        tree = row(f"t{i}", "lightgbm", 0.9, folds=[0.9, 0.9])
+        deep = 0.85 + 0.001 * i
+        rows += [failed(tree, 1) if i >= 5 else tree, row(f"t{i}", "mlp", deep, folds=[deep, deep])]
+    rows[-2]["complete"] = False  # t8: some planned fold has neither a score nor a constant predictor's
+    result = run(claim("beats", first="family:tree", second="family:deep"), rows, no_signal=[])
+    assert result["datasets"] == [f"t{i}" for i in range(8)]
+    assert result["statistic"]["imputed"] == ["t5", "t6", "t7"]
+    assert result["statistic"]["first_behind"] == 3  # 0.7 against 0.85: trees are not flattered by failing
+    assert "imputed folds (constant predictor) in a side's cell on 3: t5, t6, t7" in result["summary"]
+    each = run(claim("loses_to_each", first="family:deep", rivals=["family:tree", "lightgbm"]), rows, no_signal=[])
+    assert each["statistic"]["imputed"] == ["t5", "t6", "t7"] and "t8" not in each["datasets"]
+
+
+def test_datasets_without_signal_are_out_of_every_claim():
+    beats = claim("beats", first="family:tree", second="family:deep")
+    rows = [r for i in range(8) for r in (row(f"t{i}", "lightgbm", 0.9), row(f"t{i}", "mlp", 0.8 + 0.001 * i))]
+    assert run(beats, rows, no_signal=[])["verdict"] == "supported"
+    quiet = run(beats, rows, no_signal=["t0", "t1", "t2"])
+    assert quiet["datasets"] == [f"t{i}" for i in range(3, 8)] and quiet["verdict"] == "inconclusive"
+    few = run(PRESENCE, _norm_rows(0.70, 0.85, 0.853), no_signal=[f"t{i}" for i in range(5)])
+    assert few["datasets"] == ["t5", "t6", "t7"] and few["verdict"] == "inconclusive"
+    small = [r for i in range(8) for r in _pair(i, 0.3 + 0.01 * i, 0.004 * (i - 3.5))]
+    originals = run(SHUFFLE, small, no_signal=["d0", "d1", "d2"])
+    assert len(originals["statistic"]["pairs"]) == 5 and "d0: no signal" in originals["summary"]
+    # A shuffled copy without signal is what the control expects: it stays.
+    copies = run(SHUFFLE, small, no_signal=[f"d{i}_shuffled" for i in range(8)])
+    assert len(copies["statistic"]["pairs"]) == 8 and copies["verdict"] == "supported"
 
 
 def test_a_side_is_one_model_or_one_family():
@@ -402,7 +514,7 @@ def test_a_side_is_one_model_or_one_family():
 
 
 def test_every_packaged_claim_states_its_method():
-    rows = null_rows(np.random.default_rng(0), ["lightgbm", "linear", "mlp"], [f"d{i}" for i in range(8)],
+    rows, _ = null_rows(np.random.default_rng(0), ["lightgbm", "linear", "mlp"], [f"d{i}" for i in range(8)],
                      "tabular", 500)
     out = evaluate_claims(board(rows), [], {})
     assert len(out["claims"]) == len(load_claims())

@@ -5,7 +5,7 @@ import pytest
 
 from bench import ensembles, metrics
 from bench.config import Budget
-from bench.data import catalogue, load
+from bench.data import load
 from bench.store import PARTS, Store, decode_predictions, encode_predictions
 from bench.tuning import run_unit
 from test_tuning import task_for
@@ -15,12 +15,13 @@ TOLERANCE = 1e-4  # stored (compact) predictions re-score every trial within thi
 
 @pytest.fixture(scope="module")
 def units(cache_dir):
-    """One real unit per task: (result, task, targets by part)."""
+    """One real unit per task: (result, task, targets by part, number of classes)."""
     made = {}
     for dataset, model, trials in (("breast_cancer", "linear", 5), ("wine", "linear", 6), ("diabetes", "linear", 5)):
         task = task_for(dataset, model, cache_dir, Budget(trials=trials))
-        y = load(task.card, cache_dir).y
-        made[dataset] = (run_unit(task), task, {part: y[getattr(task, part)] for part in PARTS})
+        data = load(task.card, cache_dir)
+        y = {part: data.y[getattr(task, part)] for part in PARTS}
+        made[dataset] = (run_unit(task), task, y, data.info.n_classes)
     return made
 
 
@@ -29,17 +30,14 @@ def decoded(result):
             for row in result["trials"] if row["status"] == "ok"}
 
 
-def rescore(task, y, prediction, metric=None):
-    card = task.card
-    info_classes = len(np.unique(y)) if card.task != "regression" else 0
-    n_classes = prediction.shape[1] if prediction.ndim == 2 else info_classes
-    metric = metric or metrics.DEFAULT_METRICS[card.task]
-    return metrics.oriented(metric, metrics.score(card.task, y, prediction, n_classes)[metric])
+def rescore(task, y, prediction, n_classes):
+    metric = metrics.DEFAULT_METRICS[task.card.task]
+    return metrics.oriented(metric, metrics.score(task.card.task, y, prediction, n_classes)[metric])
 
 
 @pytest.mark.parametrize("dataset", ["breast_cancer", "wine", "diabetes"])
 def test_stored_predictions_reproduce_every_trial_score(units, dataset, tmp_path):
-    result, task, y = units[dataset]
+    result, task, y, n_classes = units[dataset]
     store = Store(tmp_path / "r.sqlite")
     store.ensure_run("run", {})
     store.record_unit("run", result["unit"], result["trials"], result["ensemble"])
@@ -49,31 +47,30 @@ def test_stored_predictions_reproduce_every_trial_score(units, dataset, tmp_path
     for row in ok:
         for part in PARTS:
             assert stored[row["number"]][part].shape[0] == len(y[part])
-            assert rescore(task, y[part], stored[row["number"]][part]) == pytest.approx(row[f"{part}_score"],
-                                                                                         abs=TOLERANCE)
+            assert rescore(task, y[part], stored[row["number"]][part], n_classes) == pytest.approx(
+                row[f"{part}_score"], abs=TOLERANCE)
     # ... and the unit's ensemble, exactly: selection ran on the stored form
     again = ensembles.ensemble_unit(store.trials("run"), stored, y, task.card.task,
-                                    metrics.DEFAULT_METRICS[task.card.task], next(iter(stored.values()))["valid"].shape[1]
-                                    if task.card.task != "regression" else 0)
+                                    metrics.DEFAULT_METRICS[task.card.task], n_classes)
     (kept,) = store.ensembles("run")
     assert {k: kept[k] for k in again} == again
 
 
 @pytest.mark.parametrize("dataset", ["breast_cancer", "wine", "diabetes"])
 def test_the_ensemble_scores_at_least_the_best_trial_on_validation(units, dataset):
-    result, task, y = units[dataset]
+    result, task, y, n_classes = units[dataset]
     ensemble = result["ensemble"]
-    best_decoded = max(rescore(task, y["valid"], p["valid"]) for p in decoded(result).values())
+    best_decoded = max(rescore(task, y["valid"], p["valid"], n_classes) for p in decoded(result).values())
     assert ensemble["valid_score"] >= best_decoded
     assert ensemble["valid_score"] >= max(r["valid_score"] for r in result["trials"] if r["status"] == "ok") - TOLERANCE
-    assert ensemble["valid_score"] == ensemble["valid_metrics"][metrics.DEFAULT_METRICS[task.card.task]] * (
-        1 if metrics.HIGHER_IS_BETTER[metrics.DEFAULT_METRICS[task.card.task]] else -1)
+    metric = metrics.DEFAULT_METRICS[task.card.task]
+    assert ensemble["valid_score"] == metrics.oriented(metric, ensemble["valid_metrics"][metric])
     assert sum(ensemble["weights"].values()) <= ensembles.ROUNDS
     assert set(ensemble["weights"]) <= {r["number"] for r in result["trials"]}
 
 
 def test_selection_never_sees_test_labels(units):
-    result, task, y = units["wine"]
+    result, task, y, _ = units["wine"]
     predictions = decoded(result)
     truth = ensembles.ensemble_unit(result["trials"], predictions, y, "multiclass", "log_loss", 3)
     assert len(truth["weights"]) > 1  # a real ensemble, not one trial
@@ -98,10 +95,10 @@ def test_a_unit_with_one_trial_gives_that_trial_back(cache_dir):
 
 
 def test_the_anytime_curve_ensembles_the_first_k_trials(units):
-    result, task, y = units["wine"]
+    result, task, y, n_classes = units["wine"]
     ensemble, predictions = result["ensemble"], decoded(result)
     assert [p["trials"] for p in ensemble["curve"]] == list(range(1, len(result["trials"]) + 1))
-    assert ensemble["curve"][0]["test_score"] == rescore(task, y["test"], predictions[0]["test"])
+    assert ensemble["curve"][0]["test_score"] == rescore(task, y["test"], predictions[0]["test"], n_classes)
     assert ensemble["curve"][-1] == {"trials": len(result["trials"]), "valid_score": ensemble["valid_score"],
                                      "test_score": ensemble["test_score"]}
     # a failed trial adds nothing to the pool, and no scored trial yet means no score
@@ -137,3 +134,12 @@ def test_compact_form_keeps_the_tails_that_metrics_read():
     assert np.allclose(decode_predictions(encode_predictions(values)), values, rtol=1e-7)
     with pytest.raises(ValueError, match="shape"):
         encode_predictions(np.zeros((2, 2, 2)))
+
+
+def test_predictions_and_the_ensemble_come_back_from_an_isolated_unit(cache_dir):
+    from bench.isolation import Limits, run_unit_isolated
+
+    result = run_unit_isolated(task_for("wine", "linear", cache_dir, Budget(trials=2)), Limits(wall_s=120))
+    assert result["unit"]["status"] == "done"
+    assert all(isinstance(blob, bytes) for row in result["trials"] for blob in row["predictions"].values())
+    assert result["ensemble"]["weights"] and len(result["ensemble"]["curve"]) == 2

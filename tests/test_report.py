@@ -373,6 +373,27 @@ def test_ties_are_decided_by_the_same_folds_not_by_overlapping_intervals():
     assert outcome(b, a, 3) == "loss" and outcome(c, a, 3) == "tie"
 
 
+def test_family_and_deep_vs_tree_outcomes_are_paired_tests_not_overlapping_intervals():
+    """Old: families.outcome (sections 3, 5 and 7) called overlapping fold intervals a tie, though the tree is
+    ahead of the deep model on every fold of d by the same margin."""
+    from bench.report import families, wins
+
+    def cell(dataset, model, family, scores):
+        return {"dataset": dataset, "model": model, "family": family, "modality": "tabular", "task": "binary",
+                "n_train": 1000, "score": float(np.mean(scores)), "ci_low": min(scores) - 0.1,
+                "ci_high": max(scores) + 0.1, "normalized_score": float(np.mean(scores)), "imputed": False,
+                "complete": True, "folds": [{"fold": i, "score": s, "imputed": None} for i, s in enumerate(scores)]}
+
+    results = [cell("d", "lightgbm", "tree", [0.80, 0.90, 0.85]), cell("d", "mlp", "deep", [0.79, 0.89, 0.84]),
+               cell("e", "lightgbm", "tree", [0.80, 0.90, 0.85]), cell("e", "mlp", "deep", [0.82, 0.86, 0.84])]
+    pair = families.compare(results, "deep", "tree", folds=3)
+    assert (pair["win"], pair["tie"], pair["loss"]) == (0, 1, 1)
+    board = {"results": results, "folds": 3, "no_signal_datasets": [],
+             "datasets": {"d": {"modality": "tabular"}, "e": {"modality": "tabular"}}}
+    assert {r["dataset"]: r["outcome"] for r in wins.gaps(board)} == {"d": "loss", "e": "tie"}
+    assert "paired t-test" in families.METHOD and "paired t-test" in wins.METHOD
+
+
 def test_family_comparison_and_critical_difference(report):
     _, _, _, board = report
     pairs = {(p["first"], p["second"]): p for p in board["families"]["pairs"]}
@@ -447,6 +468,20 @@ def test_learning_curves_find_where_deep_starts_to_win(tmp_path):
     assert curves["available"] and curves["sizes"] == [100, 1000, 10000]
     assert {d["crossing"] for d in curves["datasets"].values()} == {10000}
     assert curves["families"]["deep"]["n_datasets"] == [3, 3, 3]
+    # Old: normalised against the constant predictor (0.5); now section 1's robust anchor, clipped to [0, 1].
+    for family, model in (("deep", "mlp"), ("tree", "lightgbm")):
+        expected = []
+        for size in curves["sizes"]:
+            values = []
+            for dataset, info in board["datasets"].items():
+                cells = [r for r in board["learning_curve"] if r["dataset"] == dataset]
+                best, low = max(r["score"] for r in cells), info["low_anchor"]
+                score = next(r["score"] for r in cells if r["model"] == model and r["train_size"] == size)
+                values.append(min(1.0, max(0.0, (score - low) / (best - low))))
+            expected.append(round(float(np.mean(values)), 4))
+        assert curves["families"][family]["mean_normalized"] == expected
+    assert all(info["low_anchor"] > 0.5 for info in board["datasets"].values())
+    assert "robust low anchor" in curves["method"]
     assert "learning_curves" in board["figures"]
     assert {r["train_size"] for r in board["results"]} == {10000}
     assert crossing([1, 2, 3], [0.1, 0.2, 0.3]) == (1, "deep ahead at every size")
@@ -589,6 +624,12 @@ def test_a_partial_store_imputes_failed_and_missing_folds_and_says_so(tmp_path):
     image = next(s for s in board["leaderboards"] if s["name"] == "image + sequence datasets")
     assert "img0" in image["datasets"] and "img0" not in image["every_model_ran"]
     assert image["n_every_model_ran"] == 7
+    # Claims and family tests read the same imputed cells, flagged (old: "never imputed into a claim").
+    cnn_prior = next(c for c in board["claims"]["claims"] if c["id"] == "cnn-prior-on-images-and-sequences")
+    assert "img0" in cnn_prior["datasets"] and cnn_prior["statistic"]["imputed"] == ["img0"]
+    assert "in a side's cell on 1: img0" in cnn_prior["summary"]
+    deep_tree = next(p for p in board["families"]["pairs"] if (p["first"], p["second"]) == ("deep", "tree"))
+    assert deep_tree["imputed"] == ["img0", "tab0"] and deep_tree["n_datasets"] == 18
     markdown = render_markdown(board, figures={})
     assert "**Partial results**" in markdown and "imputed on img0" in markdown
     assert "(imputed: 1 of 2 folds failed)" in markdown and "MemoryError: synthetic" in markdown
@@ -604,6 +645,15 @@ def test_datasets_where_all_models_are_within_noise_carry_no_signal(tmp_path):
         assert "tab3" not in scope["datasets"]
     assert "tab3" in next(s for s in board["leaderboards"] if s["name"] == "tabular datasets")["no_signal"]
     assert "tab3" not in board["critical_difference"]["datasets"]
+    # Old: the family tests, the deep-vs-tree analysis, the guidance and the claims still counted it.
+    assert board["families"]["no_signal"] == ["tab3"]
+    for pair in board["families"]["pairs"]:
+        assert "tab3" not in [d["dataset"] for d in pair["datasets"]] and pair["n_datasets"] == 17
+    assert "tab3" not in [r["dataset"] for r in board["where_deep_wins"]["datasets"]]
+    assert all("tab3" not in r["datasets"] for r in board["guidance"]["rows"])
+    assert all("tab3" not in c["datasets"] for c in board["claims"]["claims"])
+    markdown = render_markdown(board, figures={})
+    assert "Left out, no signal: tab3." in markdown
 
 
 def test_the_normalised_score_has_a_robust_anchor_and_improvability_beside_it(report):

@@ -90,3 +90,65 @@ def test_every_column_is_written_and_read_by_name(tmp_path):
     sitting = {"started": 1.0, "finished": None, "workers": 2, "environment": {"b": 1, "a": 2}}
     store.record_sittings("run", [sitting])
     assert store.sittings("run") == [sitting]
+
+
+def with_predictions(row, rows=3, classes=2, seed=0):
+    from bench.store import encode_predictions
+
+    rng = np.random.default_rng(seed + row["number"])
+    proba = {part: rng.dirichlet(np.ones(classes), size=rows) for part in ("valid", "test")}
+    return {**row, "predictions": {part: encode_predictions(p) for part, p in proba.items()}}, proba
+
+
+def ensemble(weights=None):
+    return {"weights": weights or {0: 2, 1: 1}, "valid_score": 0.91, "test_score": 0.88,
+            "valid_metrics": {"accuracy": 0.91}, "test_metrics": {"accuracy": 0.88},
+            "curve": [{"trials": 1, "valid_score": 0.9, "test_score": 0.87},
+                      {"trials": 2, "valid_score": 0.91, "test_score": 0.88}]}
+
+
+def test_predictions_and_ensembles_round_trip_with_the_unit(tmp_path):
+    store = Store(tmp_path / "r.sqlite")
+    store.ensure_run("run", {})
+    (t0, p0), (t1, p1) = with_predictions(trial(0)), with_predictions(trial(1))
+    failed = {**trial(2), "status": "failed", "valid_score": None, "test_score": None}  # no predictions
+    store.record_unit("run", unit("u1"), [t0, t1, failed], ensemble())
+    stored = store.predictions("u1")
+    assert sorted(stored) == [0, 1] and sorted(stored[0]) == ["test", "valid"]
+    for number, proba in ((0, p0), (1, p1)):
+        for part in ("valid", "test"):
+            # float16 log-probabilities: each off by at most 2^-11 of itself (float16 unit roundoff) (bench/store.py)
+            log_p = np.log(proba[part])
+            assert np.all(np.abs(np.log(stored[number][part]) - log_p) <= np.abs(log_p) * 2.0**-11 + 1e-7)
+    assert store.ensembles("run") == [{
+        "unit_key": "u1", "dataset": "d", "model": "m", "fold": 0, "train_size": 0, **ensemble()}]
+    assert store.prediction_bytes("run") == {"trials": 2, "bytes": sum(
+        len(b) for t in (t0, t1) for b in t["predictions"].values())}
+    # a rerun of the unit replaces its predictions and its ensemble; a faulted rerun has none
+    store.record_unit("run", unit("u1"), [t0], ensemble({0: 1}))
+    assert sorted(store.predictions("u1")) == [0]
+    assert store.ensembles("run")[0]["weights"] == {0: 1}
+    store.record_unit("run", unit("u1", status="crashed"), [t0])
+    assert store.ensembles("run") == [] and sorted(store.predictions("u1")) == [0]
+    assert store.ensembles("other run") == [] and store.predictions("absent") == {}
+
+
+def test_a_failed_transaction_leaves_no_predictions_or_ensemble(tmp_path):
+    store = Store(tmp_path / "r.sqlite")
+    store.ensure_run("run", {})
+    good, _ = with_predictions(trial(0))
+    with pytest.raises(KeyError):
+        store.record_unit("run", unit("u1"), [good], {"valid_score": 1.0})  # an ensemble without weights
+    assert store.units("run") == [] and store.predictions("u1") == {} and store.ensembles("run") == []
+
+
+def test_a_store_from_before_predictions_opens_and_gains_the_tables(tmp_path):
+    path = tmp_path / "old.sqlite"
+    store = Store(path)
+    store.ensure_run("run", {})
+    store.record_unit("run", unit("u1"), [trial(0)])
+    store.db.executescript("DROP TABLE predictions; DROP TABLE ensembles;")
+    store.close()
+    again = Store(path, create=False)
+    assert again.finished_units("run") == {"u1"}
+    assert again.predictions("u1") == {} and again.ensembles("run") == []

@@ -8,6 +8,13 @@ A side is one model (a name, or a variant as written: "mlp[norm=none]") or one f
 ("family:tree"), which is the family's declared representative (bench/report/families.py), never the
 best of a pool: every side then has had the same tuning budget.
 
+A claim reads the cells section 1 reads (families.counted): a fold that failed or never ran counts
+as the constant predictor's score (per_dataset.IMPUTATION), so that a side that fails on hard
+datasets is not flattered, and each test's summary names the datasets where a side's cell holds
+imputed folds; a cell incomplete even so is left out. Datasets that carry no signal (section 2) are
+left out of every claim. Tuning effort reads the trials of the folds that ran: an imputed fold has no
+trials to measure.
+
 Every verdict is a test at level alpha: under the null of no effect at all, the rate of false
 "supported" and of false "contradicted" verdicts is each at most alpha (tests/test_claims.py
 simulates it).
@@ -22,7 +29,7 @@ import numpy as np
 from bench import stats
 from bench.contract import Status, best_trial, parse_variant
 from bench.report import claim_stats
-from bench.report.families import FAMILIES, representatives
+from bench.report.families import FAMILIES, counted, representatives, with_signal
 
 ALPHA = 0.05
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
@@ -68,24 +75,27 @@ def side_token(side) -> str:
 
 
 def side_rows(results: list[dict], side, datasets=None) -> dict[str, dict]:
-    """Per dataset, the scored row of the side: the named model, or the family's declared representative.
-    `datasets` restricts the datasets returned (the choice of a family's representative reads all rows)."""
+    """Per dataset, the counted row (failed folds imputed, families.counted) of the side: the named model, or
+    the family's declared representative. `datasets` restricts the datasets returned (the choice of a
+    family's representative reads all rows)."""
     token = side_token(side)
     if token.startswith("family:"):
         return representatives(results, token[7:], datasets)
     out = {}
     for row in results:
-        if row["score"] is not None and _same_model(row["model"], token):
+        if counted(row) and _same_model(row["model"], token):
             if datasets is None or row["dataset"] in datasets:
                 out[row["dataset"]] = row
     return out
 
 
 def _datasets(board: dict, params: dict) -> set[str]:
-    """The datasets a claim is about (failed cells are listed under provenance, never imputed)."""
+    """The datasets a claim is about: those that carry signal, with a counted cell (failed folds imputed, as
+    in section 1) that passes the claim's filters."""
+    signal = with_signal(board)
     out = set()
     for row in board["results"]:
-        if row["score"] is None:
+        if not counted(row) or row["dataset"] not in signal:
             continue
         if "modalities" in params and row["modality"] not in params["modalities"]:
             continue
@@ -111,6 +121,18 @@ def _side_name(side, rows: dict[str, dict] | None = None) -> str:
     words = FAMILY_WORDS.get(token[7:], token[7:])
     used = sorted({r["model"] for r in (rows or {}).values()})
     return f"{words} ({', '.join(used)})" if used else words
+
+
+def _imputed(datasets, *sides: dict[str, dict]) -> list[str]:
+    """The datasets among `datasets` where some side's cell holds imputed folds."""
+    return sorted(d for d in datasets if any(side[d]["imputed"] for side in sides if d in side))
+
+
+def _imputed_note(imputed: list[str], where: str = "a side's cell on") -> str:
+    """'; imputed folds (constant predictor) in a side's cell on 2: d1, d4', or nothing."""
+    if not imputed:
+        return ""
+    return f"; imputed folds (constant predictor) in {where} {len(imputed)}: " + ", ".join(imputed)
 
 
 def _paired(first: dict[str, dict], second: dict[str, dict]) -> tuple[list[str], list[float]]:
@@ -164,13 +186,14 @@ def test_beats(board: dict, units: list[dict], trials_by_unit: dict, params: dic
     needed = claim_stats.min_n_two_sided(alpha)
     ahead, behind = sum(d > 0 for d in differences), sum(d < 0 for d in differences)
     a, b = _side_name(params["first"], first), _side_name(params["second"], second)
+    imputed = _imputed(common, first, second)
     return {
         "verdict": _decide(test, test["p_value"], alpha, needed),
         "statistic": {"wilcoxon": test, "min_datasets": needed, "first_ahead": ahead, "first_behind": behind,
-                      "mean_normalized_difference": _round(differences)},
+                      "mean_normalized_difference": _round(differences), "imputed": imputed},
         "datasets": common,
         "summary": f"{a} ahead of {b} on {ahead}, behind on {behind} of {len(common)} dataset(s); "
-                   + _why(test, test["p_value"], alpha, needed),
+                   + _why(test, test["p_value"], alpha, needed) + _imputed_note(imputed),
         "method": (f"Two-sided {WILCOXON}, of normalised-score differences ({a} - {b}) over the datasets both "
                    f"were scored on; supported or contradicted at p < {alpha}, which needs at least {needed} "
                    f"datasets with a difference (smallest exact p = 2 / 2^n)."),
@@ -190,6 +213,7 @@ def _each(board: dict, params: dict, sign: int) -> dict:
         rows = side_rows(board["results"], rival, datasets)
         common, differences = _paired(first, rows)
         per_rival.append({"rival": _side_name(rival, rows), "datasets": common,
+                          "imputed": _imputed(common, first, rows),
                           "wilcoxon": claim_stats.wilcoxon(differences, alpha),
                           "ahead": sum(d > 0 for d in differences), "behind": sum(d < 0 for d in differences)})
     adjusted = stats.holm([r["wilcoxon"]["p_value"] for r in per_rival])
@@ -201,9 +225,10 @@ def _each(board: dict, params: dict, sign: int) -> dict:
              f"({_why(e['wilcoxon'], e['p_holm'], alpha, needed)}"
              + (", Holm-adjusted)" if e["wilcoxon"]["n"] >= needed else ")") for e in per_rival]
     relation = "ahead of" if sign > 0 else "behind"
-    return {"verdict": verdict, "statistic": {"rivals": per_rival, "min_datasets": needed},
+    imputed = sorted({d for e in per_rival for d in e["imputed"]})
+    return {"verdict": verdict, "statistic": {"rivals": per_rival, "min_datasets": needed, "imputed": imputed},
             "datasets": sorted({d for e in per_rival for d in e["datasets"]}),
-            "summary": f"{_side_name(params['first'], first)}: " + "; ".join(parts),
+            "summary": f"{_side_name(params['first'], first)}: " + "; ".join(parts) + _imputed_note(imputed),
             "method": (f"One two-sided {WILCOXON}, of normalised-score differences per rival, Holm-adjusted over "
                        f"the {k} rival(s) (Holm 1979): supported when the first side "
                        f"({side_token(params['first'])}) is "
@@ -229,10 +254,15 @@ def _unit_index(units: list[dict]) -> dict:
 
 def tuning_effort(row: dict, units: list[dict], trials_by_unit: dict, anchors: tuple[float, float],
                   within: float) -> tuple[float, float] | None:
-    """Mean over folds of (normalised gain from trial 0 to the chosen trial, trials until the best-so-far
-    test score, in the order the trials ran, is within `within` of the final one on the normalised scale:
-    |final - so far| <= within * (best score - constant predictor's score) of the dataset)."""
+    """Mean over the folds that ran of (normalised gain from trial 0 to the chosen trial, trials until the
+    best-so-far test score, in the order the trials ran, is within `within` of the final one), on the
+    normalised scale of section 1: `anchors` = (the dataset's robust low anchor, its best mean score), each
+    test score normalised and clipped to [0, 1] as the leaderboard normalises. None when no fold ran."""
     low, high = anchors
+
+    def normalised(score: float) -> float:
+        return min(1.0, max(0.0, (score - low) / (high - low)))
+
     gains, needed = [], []
     for unit in units:
         rows = sorted(trials_by_unit.get(unit["unit_key"], []), key=lambda t: t["number"])
@@ -240,13 +270,13 @@ def tuning_effort(row: dict, units: list[dict], trials_by_unit: dict, anchors: t
         default = next((t for t in rows if t["number"] == 0 and t["status"] == "ok"), None)
         if chosen is None or default is None:
             continue
-        gains.append((chosen["test_score"] - default["test_score"]) / (high - low))
-        final, so_far = chosen["test_score"], None
+        gains.append(normalised(chosen["test_score"]) - normalised(default["test_score"]))
+        final, so_far = normalised(chosen["test_score"]), None
         for k, trial in enumerate(rows, 1):  # so_far = best_trial(rows[:k]), kept as the trials come
             if trial["status"] == Status.OK and trial.get("valid_score") is not None and (
                     so_far is None or trial["valid_score"] > so_far["valid_score"]):
                 so_far = trial
-            if so_far is not None and abs(final - so_far["test_score"]) <= within * (high - low):
+            if so_far is not None and abs(final - normalised(so_far["test_score"])) <= within:
                 needed.append(k)
                 break
     if not gains:
@@ -258,11 +288,7 @@ def test_less_tuning(board: dict, units: list[dict], trials_by_unit: dict, param
     alpha, within = params.get("alpha", ALPHA), params.get("within", 0.01)
     datasets = _datasets(board, params)
     index = _unit_index(units)
-    anchors = {}
-    for row in board["results"]:
-        if row["score"] is not None and row["dataset"] in datasets:
-            low, high = anchors.get(row["dataset"], (row["baseline_score"], row["score"]))
-            anchors[row["dataset"]] = (low, max(high, row["score"]))
+    anchors = {d: (board["datasets"][d]["low_anchor"], board["datasets"][d]["best_score"]) for d in datasets}
     effort, used = {}, {}
     for name in ("less", "more"):
         effort[name] = {}
@@ -290,6 +316,7 @@ def test_less_tuning(board: dict, units: list[dict], trials_by_unit: dict, param
         return _round([effort[name][d][i] for d in common])
 
     less, more = _side_name(params["less"], used["less"]), _side_name(params["more"], used["more"])
+    imputed = _imputed(common, used["less"], used["more"])
     return {
         "verdict": verdict,
         "statistic": {
@@ -298,6 +325,7 @@ def test_less_tuning(board: dict, units: list[dict], trials_by_unit: dict, param
             "within": within, "min_datasets_supported": need_support, "min_datasets_contradicted": need_contradict,
             "gain_test": {**tests[0], "p_holm": adjusted[0], "holds": holds[0]},
             "trials_test": {**tests[1], "p_holm": adjusted[1], "holds": holds[1]},
+            "imputed": imputed,
         },
         "datasets": common,
         "summary": (f"normalised gain from default to tuned: {less} {mean('less', 0)}, {more} {mean('more', 0)} "
@@ -306,11 +334,13 @@ def test_less_tuning(board: dict, units: list[dict], trials_by_unit: dict, param
                     f"{mean('more', 1)} ({_why(tests[1], tests[1]['p_value'], alpha, need_support)}); "
                     + ("both conditions hold" if all(holds) else
                        f"{sum(holds)} of 2 conditions hold at p < {alpha}"
-                       + ("; reversed after Holm" if any(reversed_) else ""))),
-        "method": (f"Per dataset and side, the mean over folds of the normalised gain from the default (trial 0) "
-                   f"to the tuned choice, and of the trials until the best-so-far test score is within {within:g} "
-                   f"of the final one on the normalised scale (the dataset's best score - the constant "
-                   f"predictor's). A two-sided {WILCOXON}, on each ({more} - {less}). Supported when both "
+                       + ("; reversed after Holm" if any(reversed_) else ""))
+                    + _imputed_note(imputed, "a side's cell (effort over the folds that ran) on")),
+        "method": (f"Per dataset and side, the mean over the folds that ran (an imputed fold has no trials) of "
+                   f"the normalised gain from the default (trial 0) to the tuned choice, and of the trials until "
+                   f"the best-so-far test score is within {within:g} of the final one, on section 1's "
+                   f"normalised scale (the dataset's robust low anchor 0, its best mean score 1, each test score "
+                   f"clipped to [0, 1]). A two-sided {WILCOXON}, on each ({more} - {less}). Supported when both "
                    f"conditions hold at p < {alpha} (an intersection-union test, Berger 1982: at least "
                    f"{need_support} datasets); contradicted when either is significantly reversed, "
                    f"Holm-adjusted over the two (at least {need_contradict} datasets)."),
@@ -323,24 +353,29 @@ def test_shuffle_control(board: dict, units: list[dict], trials_by_unit: dict, p
     results = board["results"]
     first = side_rows(results, params["first"])
     candidates = [side_rows(results, rival) for rival in rivals]
+    no_signal = set(board["no_signal_datasets"])
     pairs, skipped = [], []
     for shuffled in sorted(d for d in first if d.endswith(suffix)):
         original = shuffled[: -len(suffix)]
         options = [rows[original] for rows in candidates if original in rows]
+        if original in no_signal:  # the copy is kept whatever its signal: losing it is what the control expects
+            skipped.append(f"{original}: no signal")
+            continue
         if original not in first or not options:
             skipped.append(f"{original}: no rival scored on it" if original in first else f"{original}: not scored")
             continue
         # The rival is chosen once per pair, on the original (best mean validation score), and kept for both.
         rival = max(options, key=lambda r: (r["valid_score"], r["model"]))
         on_shuffled = next((r for r in results if r["dataset"] == shuffled and r["model"] == rival["model"]
-                            and r["score"] is not None), None)
+                            and counted(r)), None)
         if on_shuffled is None:
             skipped.append(f"{original}: {rival['model']} not scored on {shuffled}")
             continue
         pairs.append({"original": original, "shuffled": shuffled, "rival_model": rival["model"],
                       "original_advantage": round(first[original]["normalized_score"] - rival["normalized_score"], 6),
                       "shuffled_advantage": round(first[shuffled]["normalized_score"] - on_shuffled["normalized_score"],
-                                                  6)})
+                                                  6),
+                      "imputed": any(r["imputed"] for r in (first[original], rival, first[shuffled], on_shuffled))})
     original = [p["original_advantage"] for p in pairs]
     shuffled = [p["shuffled_advantage"] for p in pairs]
     drop = [o - s for o, s in zip(original, shuffled)]
@@ -376,9 +411,11 @@ def test_shuffle_control(board: dict, units: list[dict], trials_by_unit: dict, p
         summary = f"no dataset has a `{suffix}` control with both sides scored on it"
     if skipped:
         summary += " (left out: " + "; ".join(skipped) + ")"
+    imputed = [p["original"] for p in pairs if p["imputed"]]
+    summary += _imputed_note(imputed, "a cell of the pairs of")
     return {
         "verdict": verdict,
-        "statistic": {"pairs": pairs, "margin": margin, "min_pairs": needed, **tests},
+        "statistic": {"pairs": pairs, "margin": margin, "min_pairs": needed, "imputed": imputed, **tests},
         "datasets": sorted({d for p in pairs for d in (p["original"], p["shuffled"])}),
         "summary": summary,
         "method": (f"Over the pairs of datasets X and X{suffix}: the rival is chosen once per pair, on the "
@@ -389,7 +426,9 @@ def test_shuffle_control(board: dict, units: list[dict], trials_by_unit: dict, p
                    f"shuffled advantage within ±{margin:g} by an equivalence test (TOST, Schuirmann 1987, with "
                    f"one-sided Wilcoxon tests, each at p < {alpha}); an intersection-union test needs no "
                    f"adjustment. Contradicted: (a) and a shuffled advantage significantly above +{margin:g} "
-                   f"(one-sided Wilcoxon). At least {needed} pairs are needed to reach alpha."),
+                   f"(one-sided Wilcoxon). At least {needed} pairs are needed to reach alpha. A pair whose "
+                   f"original carries no signal is left out; its shuffled copy counts whatever its signal, since "
+                   f"losing the signal is what the control expects."),
     }
 
 
@@ -402,9 +441,11 @@ def _fmt_test(test: dict, median: float) -> str:
 
 
 def _by_model(board: dict) -> dict[str, dict[str, dict]]:
+    """model -> dataset -> its counted row (failed folds imputed), on the datasets that carry signal."""
+    signal = with_signal(board)
     out = defaultdict(dict)
     for row in board["results"]:
-        if row["score"] is not None:
+        if counted(row) and row["dataset"] in signal:
             out[row["model"]][row["dataset"]] = row
     return out
 
@@ -441,6 +482,7 @@ def test_presence_vs_flavour(board: dict, units: list[dict], trials_by_unit: dic
     presence = (values[:, 1:].mean(axis=1) - values[:, 0]).tolist()
     spread = np.ptp(values[:, 1:], axis=1).tolist()
     test = claim_stats.relabel_test(claim_stats.presence_relabellings(values), labels, alpha)
+    imputed = _imputed(datasets, *(scored[m] for m in models))
     if test["n"] < needed or test["p_value"] is None or test["p_value"] >= alpha or test["direction"] == 0:
         verdict = INCONCLUSIVE
     else:
@@ -454,11 +496,12 @@ def test_presence_vs_flavour(board: dict, units: list[dict], trials_by_unit: dic
     return {
         "verdict": verdict,
         "statistic": {"variants": variants, "randomisation": test, "min_datasets": needed,
-                      "mean_presence_effect": _round(presence), "mean_flavour_spread": _round(spread)},
+                      "mean_presence_effect": _round(presence), "mean_flavour_spread": _round(spread),
+                      "imputed": imputed},
         "datasets": datasets,
         "summary": (f"mean effect of having the layer {np.mean(presence) if presence else float('nan'):+.4f}, "
                     f"mean spread between {', '.join(flavours)} {np.mean(spread) if spread else float('nan'):.4f} "
-                    f"(normalised); " + why),
+                    f"(normalised); " + why + _imputed_note(imputed, "a variant's cell on")),
         "method": method,
     }
 
@@ -515,15 +558,17 @@ def test_effect_larger(board: dict, units: list[dict], trials_by_unit: dict, par
     larger = [effect("larger", d) for d in datasets]
     smaller = [effect("smaller", d) for d in datasets]
     test = claim_stats.wilcoxon([a - b for a, b in zip(larger, smaller)], alpha)
+    imputed = _imputed(datasets, *(scored[m] for m in models))
     return {
         "verdict": _decide(test, test["p_value"], alpha, needed),
         "statistic": {"wilcoxon": test, "min_datasets": needed, "mean_larger_effect": _round(larger),
-                      "mean_smaller_effect": _round(smaller)},
+                      "mean_smaller_effect": _round(smaller), "imputed": imputed},
         "datasets": datasets,
         "summary": (f"{names['larger']['with']} vs {names['larger']['without']}: mean effect "
                     f"{np.mean(larger) if larger else float('nan'):+.4f}; {names['smaller']['with']} vs "
                     f"{names['smaller']['without']}: {np.mean(smaller) if smaller else float('nan'):+.4f} "
-                    f"(normalised); " + _why(test, test["p_value"], alpha, needed)),
+                    f"(normalised); " + _why(test, test["p_value"], alpha, needed)
+                    + _imputed_note(imputed, "a variant's cell on")),
         "method": method,
     }
 

@@ -7,7 +7,11 @@ test to reach its alpha (each test states how many it needs, computed from its o
 models missing from the run, or no significant difference. Each verdict is a test at level alpha:
 with no effect at all, false supported and false contradicted verdicts each come at most at rate
 alpha. A side that names a family is the family's declared representative, never the best of its
-members, so that both sides had the same tuning budget; variants never stand for a family.
+members, so that both sides had the same tuning budget; variants never stand for a family. Claims
+read the cells section 1 reads: a fold that failed or never ran counts as the constant predictor's
+score, so that a side that fails on hard datasets is not flattered, and each summary names the
+datasets where a side's cell holds imputed folds; a cell incomplete even so is left out, and so is
+every dataset that carries no signal (section 2). Tuning effort is measured on the folds that ran.
 """
 from __future__ import annotations
 

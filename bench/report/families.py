@@ -6,6 +6,11 @@ modality (then any other member, alphabetically). Taking the best-validation mem
 give a family of five models five times the search of a family of one; a representative gets the
 same budget as every other model. Variants (names with brackets, e.g. mlp[norm=none]) are ablations
 of a model and never stand for its family.
+
+A representative's cell is read as section 1 reads it (`counted`): a fold that failed or never ran
+counts as the constant predictor's score (per_dataset.IMPUTATION), so that a representative that
+fails on hard datasets is not flattered, and a cell still incomplete is left out, with no other
+member standing in.
 """
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ import math
 from itertools import combinations
 
 from bench import stats
+from bench.report import per_dataset
 from bench.report.formatting import fmt_p
 
 FAMILIES = ("deep", "tree", "classical")
@@ -36,15 +42,24 @@ def representative_text() -> str:
     return "; ".join(f"{family}: {' > '.join(REPRESENTATIVES[family])}" for family in FAMILIES)
 
 
+OUTCOME = (
+    "a dataset is a tie when the corrected resampled paired t-test of the two models' per-fold differences "
+    f"(the same folds, imputed folds included; Nadeau & Bengio 2003) does not reject at alpha {stats.ALPHA} "
+    "(with one fold, only equal scores tie), else a win for the higher mean score"
+)
+CELLS = (
+    "A failed or never-run fold counts as the constant predictor's score, as in section 1 (a representative "
+    "that fails on hard datasets is not flattered); a cell incomplete even so is left out, and no other member "
+    "stands in. Datasets that carry no signal (section 2: every model within noise of the others) are left out."
+)
 METHOD = (
     "Per dataset, each family is one declared representative, the same model on every dataset of a modality "
     f"(the first the run has on that modality, in this order: {representative_text()}); variants never stand "
     "for a family. Every model has the same tuning budget, so each family gets the same search, where "
-    "the best-validation member of a pool would give a family of k models k times the search. A win needs "
-    "a higher mean score and fold intervals that do not overlap, otherwise a tie (with one fold: only equal "
-    "scores tie). The paired test is a two-sided Wilcoxon signed-rank test of normalised-score differences "
-    "over the datasets both families were scored on, Holm-adjusted over the family pairs (Holm 1979), at "
-    f"alpha {ALPHA}."
+    "the best-validation member of a pool would give a family of k models k times the search. Win / tie / "
+    f"loss: {OUTCOME}. " + CELLS + " The test over datasets is a two-sided Wilcoxon signed-rank test of "
+    "normalised-score differences over the datasets both families have, Holm-adjusted over the family pairs "
+    f"(Holm 1979), at alpha {ALPHA}."
 )
 
 
@@ -73,15 +88,27 @@ def members(results: list[dict], family: str) -> dict[str, str]:
     return chosen
 
 
+def counted(row: dict) -> bool:
+    """Whether a result row counts in a family comparison or a claim: a complete cell, every planned fold
+    scored or imputed with the constant predictor's score (per_dataset.IMPUTATION), as section 1 counts it."""
+    return row["score"] is not None and row["complete"]
+
+
+def with_signal(board: dict) -> set[str]:
+    """The datasets of the results that carry signal (section 2): the others are out of every family test."""
+    return {r["dataset"] for r in board["results"]} - set(board["no_signal_datasets"])
+
+
 def representatives(results: list[dict], families, datasets=None) -> dict[str, dict]:
-    """Per dataset, the scored result row of the family's declared representative (`members`); a dataset
-    where the representative failed has no row: no other member stands in. `families` is one family (a
-    name, or a list of one); `datasets` restricts the datasets returned, never the choice of member."""
+    """Per dataset, the counted result row (`counted`: failed folds imputed) of the family's declared
+    representative (`members`); a dataset where the representative's cell is incomplete has no row: no other
+    member stands in. `families` is one family (a name, or a list of one); `datasets` restricts the datasets
+    returned, never the choice of member."""
     family = _single(families)
     chosen = members(results, family)
     out: dict[str, dict] = {}
     for row in results:
-        if row["score"] is None or chosen.get(row["modality"]) != row["model"] or row["family"] != family:
+        if not counted(row) or chosen.get(row["modality"]) != row["model"] or row["family"] != family:
             continue
         if datasets is not None and row["dataset"] not in datasets:
             continue
@@ -89,38 +116,34 @@ def representatives(results: list[dict], families, datasets=None) -> dict[str, d
     return out
 
 
-def outcome(a: dict, b: dict) -> str:
-    """'win', 'tie' or 'loss' of row a against row b: a tie when their fold intervals overlap."""
-    if a["score"] == b["score"] or (a["ci_high"] >= b["ci_low"] and b["ci_high"] >= a["ci_low"]):
-        return "tie"
-    return "win" if a["score"] > b["score"] else "loss"
-
-
-def compare(results: list[dict], first, second, datasets=None) -> dict:
-    """Win/tie/loss of `first` against `second` over the datasets both were scored on, with Wilcoxon."""
+def compare(results: list[dict], first, second, folds: int, datasets=None) -> dict:
+    """Win/tie/loss (see OUTCOME; `folds` is the run's fold count) of `first` against `second` over the
+    datasets both have, with Wilcoxon."""
     a, b = representatives(results, first, datasets), representatives(results, second, datasets)
     common = sorted(set(a) & set(b))
     counts = {"win": 0, "tie": 0, "loss": 0}
-    per_dataset = []
+    rows = []
     for dataset in common:
-        result = outcome(a[dataset], b[dataset])
+        result = per_dataset.outcome(a[dataset], b[dataset], folds)
         counts[result] += 1
-        per_dataset.append({
+        rows.append({
             "dataset": dataset, "modality": a[dataset]["modality"], "first_model": a[dataset]["model"],
             "second_model": b[dataset]["model"], "first_score": a[dataset]["score"],
             "second_score": b[dataset]["score"],
             "normalized_difference": a[dataset]["normalized_score"] - b[dataset]["normalized_score"],
-            "outcome": result,
+            "outcome": result, "imputed": bool(a[dataset]["imputed"] or b[dataset]["imputed"]),
         })
-    test = stats.wilcoxon([d["normalized_difference"] for d in per_dataset], ALPHA)
+    test = stats.wilcoxon([d["normalized_difference"] for d in rows], ALPHA)
     return {"first": first, "second": second, "n_datasets": len(common), **counts, "wilcoxon": test,
-            "datasets": per_dataset}
+            "imputed": [d["dataset"] for d in rows if d["imputed"]], "datasets": rows}
 
 
 def family_comparison(board: dict) -> dict:
-    results = board["results"]
-    present = [f for f in FAMILIES if representatives(results, f)]
-    pairs = [compare(results, a, b) for a, b in combinations(present, 2)]
+    """Every pair of families over the datasets that carry signal, then by modality."""
+    results, folds = board["results"], board["folds"]
+    signal = with_signal(board)
+    present = [f for f in FAMILIES if representatives(results, f, signal)]
+    pairs = [compare(results, a, b, folds, signal) for a, b in combinations(present, 2)]
     adjusted = stats.holm([p["wilcoxon"]["p_value"] for p in pairs])
     for pair, p_holm in zip(pairs, adjusted):
         pair["p_holm"] = p_holm
@@ -128,13 +151,13 @@ def family_comparison(board: dict) -> dict:
     modalities = sorted({r["modality"] for r in results})
     by_modality = {}
     for modality in modalities:
-        datasets = {r["dataset"] for r in results if r["modality"] == modality}
+        datasets = {r["dataset"] for r in results if r["modality"] == modality} & signal
         by_modality[modality] = [
-            {key: value for key, value in compare(results, a, b, datasets).items() if key != "datasets"}
+            {key: value for key, value in compare(results, a, b, folds, datasets).items() if key != "datasets"}
             for a, b in combinations(present, 2)
         ]
     return {"method": METHOD, "alpha": ALPHA, "representatives": {f: members(results, f) for f in present},
-            "pairs": pairs, "by_modality": by_modality}
+            "no_signal": sorted(board["no_signal_datasets"]), "pairs": pairs, "by_modality": by_modality}
 
 
 def verdict(test: dict, p_value: float | None, first: str, second: str, alpha: float = ALPHA) -> str:
@@ -161,13 +184,23 @@ def used_text(used: dict[str, dict[str, str]]) -> str:
     return "Representatives in this run: " + ("; ".join(parts) or "none") + "."
 
 
+def _left_out_text(fam: dict) -> str:
+    """The datasets left out for want of signal, and the pairs resting on imputed cells, in words."""
+    text = f" Left out, no signal: {', '.join(fam['no_signal'])}." if fam["no_signal"] else ""
+    imputed = [f"{p['first']} vs {p['second']} on {len(p['imputed'])} ({', '.join(p['imputed'])})"
+               for p in fam["pairs"] if p["imputed"]]
+    if imputed:
+        text += " A representative's cell holds imputed folds: " + "; ".join(imputed) + "."
+    return text
+
+
 def render(board: dict) -> list:
     """Section 3: family pairs with win/tie/loss and Wilcoxon, by modality, and the critical-difference diagram."""
     fam = board["families"]
     rows = [[f"{p['first']} vs {p['second']}", str(p["n_datasets"]), f"{p['win']} / {p['tie']} / {p['loss']}",
              fmt_p(p["wilcoxon"]["p_value"]), fmt_p(p["p_holm"]), p["verdict"]] for p in fam["pairs"]]
     blocks = [("table", ["pair", "datasets", "win / tie / loss", "Wilcoxon p", "Holm p", "verdict"], rows, "lrrrrl"),
-              ("p", fam["method"] + " " + used_text(fam["representatives"]))]
+              ("p", fam["method"] + " " + used_text(fam["representatives"]) + _left_out_text(fam))]
     modality_rows = []
     for modality, pairs in fam["by_modality"].items():
         for p in pairs:

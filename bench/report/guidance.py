@@ -1,7 +1,9 @@
 """Guidance: one row per situation, the family to try first, the evidence and its strength.
 
 On each dataset of a situation, each family is its declared representative (families.py),
-and the family with the highest test score among them is that dataset's winner. The
+and the family with the highest test score among them is that dataset's winner. A failed or
+never-run fold counts as the constant predictor's score, as in section 1, and a cell incomplete
+even so is left out; datasets that carry no signal (section 2) are left out. The
 recommended family wins the most datasets (mean normalised score breaks a tie). Strength:
 strong when a two-sided sign test against the runner-up gives p < 0.05 over at least 6
 datasets; moderate when it is ahead of the runner-up on at least two thirds of at least 3
@@ -15,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats as sps
 
-from bench.report.families import FAMILIES, representatives
+from bench.report.families import FAMILIES, representatives, with_signal
 
 METHOD = __doc__.split("\n\n", 1)[1].split("\n\nSituations")[0].replace("\n", " ").strip()
 SITUATIONS = [
@@ -61,7 +63,7 @@ def advise(results: list[dict], datasets: list[str]) -> dict:
     row = {"datasets": scored, "n": len(scored), "wins": wins, "mean_normalized_score": mean,
            "recommended": None, "runner_up": None, "strength": "undecided", "sign_test_p": None}
     if not scored:
-        row["evidence"] = "no dataset of the run is in this situation"
+        row["evidence"] = "no dataset of the run that carries signal is in this situation"
         return row
     best = order[0]
     row["recommended"] = best
@@ -95,9 +97,11 @@ def guidance(board: dict) -> dict:
     for row in board["results"]:
         if row["n_train"] is not None:
             n_train[row["dataset"]] = row["n_train"]
+    signal = with_signal(board)
     rows = []
     for situation in SITUATIONS:
-        datasets = [d for d, info in sorted(board["datasets"].items()) if matches(situation, info, n_train.get(d))]
+        datasets = [d for d, info in sorted(board["datasets"].items())
+                    if d in signal and matches(situation, info, n_train.get(d))]
         rows.append({"situation": situation["label"], **advise(board["results"], datasets)})
     undecided = [f"{r['situation']}: {r['evidence']}" for r in rows if r["strength"] in ("undecided", "weak")]
     return {"method": METHOD, "rows": rows, "could_not_decide": undecided}

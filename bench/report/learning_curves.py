@@ -2,10 +2,15 @@
 training sizes (the `learning-curve` suite). Where the deep line crosses the tree line is where
 deep learning starts to pay.
 
-A family at a size is its declared representative (families.py) at that size. The
-aggregate normalises each dataset's scores (constant predictor = 0, the best score of any model
-at any size on that dataset = 1) and averages over the datasets that reach the size; the number
-of datasets behind each point is given, because large sizes are reached by fewer datasets.
+A family at a size is its declared representative (families.py) at that size; deep against
+tree at a size is a tie when the corrected resampled paired t-test over the same folds does not
+reject at alpha 0.05 (with one fold, only equal scores tie). The aggregate normalises each
+dataset's scores with section 1's robust low anchor = 0 (the 10% quantile of the test scores of
+every trial on the dataset; the leaderboard reads the largest training size, so the anchor is
+computed over the trials at that size only, not over every size) and the best score of any model
+at any size on that dataset = 1, clipped to [0, 1], so that a size whose score is below the anchor
+counts 0; it averages over the datasets that reach the size, and the number of datasets behind
+each point is given, because large sizes are reached by fewer datasets.
 """
 from __future__ import annotations
 
@@ -13,7 +18,8 @@ from collections import defaultdict
 
 import numpy as np
 
-from bench.report.families import FAMILIES, outcome, representatives
+from bench.report.families import FAMILIES, counted, representatives
+from bench.report.per_dataset import outcome
 from bench.report.formatting import fmt
 
 METHOD = __doc__.split("\n\n", 1)[1].replace("\n", " ").strip()
@@ -35,7 +41,7 @@ def crossing(sizes: list[int], differences: list[float]) -> tuple[int | None, st
 
 
 def learning_curves(board: dict) -> dict:
-    rows = [r for r in board["learning_curve"] if r["score"] is not None]
+    rows = [r for r in board["learning_curve"] if counted(r)]
     if not rows:
         return {"available": False, "method": METHOD,
                 "note": "this run has no training sizes; run a suite with train_sizes (e.g. learning-curve)"}
@@ -47,7 +53,7 @@ def learning_curves(board: dict) -> dict:
     normalized = defaultdict(lambda: defaultdict(list))  # family -> size -> values
     duel = defaultdict(lambda: {"win": 0, "tie": 0, "loss": 0})  # size -> deep vs tree outcomes
     for dataset, cells in sorted(by_dataset.items()):
-        best = max(r["score"] for r in cells)
+        best, low = max(r["score"] for r in cells), board["datasets"][dataset]["low_anchor"]
         models = {}
         for row in sorted(cells, key=lambda r: (r["model"], r["train_size"])):
             entry = models.setdefault(row["model"], {"family": row["family"], "sizes": [], "scores": [],
@@ -63,9 +69,8 @@ def learning_curves(board: dict) -> dict:
                 chosen = representatives(at_size, family).get(dataset)
                 if chosen is not None:
                     points.append((size, chosen))
-                    low = chosen["baseline_score"]
                     if best > low:
-                        normalized[family][size].append(max(0.0, (chosen["score"] - low) / (best - low)))
+                        normalized[family][size].append(min(1.0, max(0.0, (chosen["score"] - low) / (best - low))))
             if points:
                 families_out[family] = {"sizes": [s for s, _ in points], "scores": [c["score"] for _, c in points],
                                         "models": [c["model"] for _, c in points]}
@@ -77,7 +82,7 @@ def learning_curves(board: dict) -> dict:
             for size in shared:
                 at_size = [r for r in cells if r["train_size"] == size]
                 duel[size][outcome(representatives(at_size, "deep")[dataset],
-                                   representatives(at_size, "tree")[dataset])] += 1
+                                   representatives(at_size, "tree")[dataset], board["folds"])] += 1
             size, phrase = crossing(shared, [deep[s] - tree[s] for s in shared])
         else:
             size, phrase = None, "needs both a deep and a tree model"

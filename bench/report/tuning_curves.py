@@ -188,7 +188,8 @@ def render(board: dict) -> list:
     return [("table", ["panel", "family", "members", "datasets", "default (trial 1)", "after all trials",
                        "seconds axis ends at"], rows, "lllrrrr"),
             ("p", tc["method"] + f" {sampler}: {order}; bands over {tc['replicates']}. A family's curve follows, "
-                  "on each dataset, the model that stands for the family in section 3. Curves per model, and each "
+                  "on each dataset, the family's declared representative, the model that stands for it in "
+                  "section 3 (never the best of its members). Curves per model, and each "
                   "panel's datasets and models, are in leaderboard.json."),
             ("figure", "tuning_curves")]
 

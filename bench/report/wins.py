@@ -4,9 +4,12 @@ tree model, scored by leave-one-dataset-out accuracy against always predicting t
 
 The deep and the tree model of a dataset are the families' declared representatives
 (families.py), which had the same tuning budget. The gap is the difference of their normalised
-scores (deep minus tree); "deep beats tree" means a higher mean test score, and the outcome
-(win/tie/loss) also asks for non-overlapping fold intervals. Correlations are Spearman's, with
-p-values Holm-adjusted over the meta-features.
+scores (deep minus tree); "deep ahead" means a higher mean test score, and the outcome
+(win/tie/loss) asks for more: a tie when the corrected resampled paired t-test of their per-fold
+differences (the same folds, Nadeau & Bengio 2003) does not reject at alpha 0.05 (with one fold,
+only equal scores tie). A failed or never-run fold counts as the constant predictor's score, as in
+section 1, and a cell incomplete even so is left out; datasets that carry no signal (section 2) are
+left out. Correlations are Spearman's, with p-values Holm-adjusted over the meta-features.
 """
 from __future__ import annotations
 
@@ -17,7 +20,8 @@ import numpy as np
 from scipy import stats as sps
 
 from bench import stats
-from bench.report.families import outcome, representatives
+from bench.report.families import representatives, with_signal
+from bench.report.per_dataset import outcome
 from bench.report.formatting import fmt, fmt_p
 
 METHOD = __doc__.split("\n\n", 1)[1].replace("\n", " ").strip()
@@ -53,8 +57,9 @@ def features(info: dict, n_train: int | None) -> dict[str, float | None]:
 
 
 def gaps(board: dict) -> list[dict]:
-    """One row per dataset with both a deep and a tree model scored."""
-    deep, tree = representatives(board["results"], "deep"), representatives(board["results"], "tree")
+    """One row per dataset that carries signal and has both a deep and a tree representative's cell."""
+    signal = with_signal(board)
+    deep, tree = representatives(board["results"], "deep", signal), representatives(board["results"], "tree", signal)
     rows = []
     for dataset in sorted(set(deep) & set(tree)):
         d, t = deep[dataset], tree[dataset]
@@ -62,7 +67,8 @@ def gaps(board: dict) -> list[dict]:
             "dataset": dataset, "modality": d["modality"], "task": d["task"], "n_train": d["n_train"],
             "deep_model": d["model"], "tree_model": t["model"], "deep_score": d["score"], "tree_score": t["score"],
             "gap": round(d["normalized_score"] - t["normalized_score"], 6),
-            "deep_beats_tree": d["score"] > t["score"], "outcome": outcome(d, t),
+            "deep_beats_tree": d["score"] > t["score"], "outcome": outcome(d, t, board["folds"]),
+            "imputed": bool(d["imputed"] or t["imputed"]),
             "features": features(board["datasets"][dataset], d["n_train"]),
         })
     return rows
@@ -110,7 +116,7 @@ def _matrix(rows: list[dict], medians: dict[str, float] | None = None) -> tuple[
 
 
 def fit_predictor(rows: list[dict]):
-    """A depth-2 decision tree: meta-features -> does the best deep model beat the best tree?"""
+    """A depth-2 decision tree: meta-features -> is the deep representative ahead of the tree's?"""
     from sklearn.tree import DecisionTreeClassifier
 
     X, medians = _matrix(rows)
@@ -176,6 +182,7 @@ def where_deep_wins(board: dict) -> dict:
         by_size.append({"bin": label, **(_group(inside) if inside else {"n": 0})})
     return {
         "method": METHOD,
+        "no_signal": sorted(board["no_signal_datasets"]),
         "datasets": rows,
         "by_modality": {m: _group(v) for m, v in sorted(by_modality.items())},
         "by_size": by_size,
@@ -195,9 +202,10 @@ def render(board: dict) -> list:
     """Section 7: the deep-vs-tree gap by modality, size and meta-feature, the predictor, the gap per dataset."""
     w = board["where_deep_wins"]
     if not w["datasets"]:
-        return [("p", "No dataset has both a deep and a tree model scored.")]
+        return [("p", "No dataset that carries signal has both a deep and a tree representative's cell.")]
     headers = ["group", "datasets", "deep win / tie / tree win", "deep ahead on mean", "mean gap", "median gap"]
-    blocks = [("p", w["method"]),
+    left_out = f" Left out, no signal: {', '.join(w['no_signal'])}." if w["no_signal"] else ""
+    blocks = [("p", w["method"] + left_out),
               ("table", headers, [_group_row(m, g) for m, g in w["by_modality"].items()], "lrrrrr"),
               ("table", ["training rows"] + headers[1:], [_group_row(g["bin"], g) for g in w["by_size"]], "lrrrrr")]
     meta_rows = [[e["label"], str(e["n"]), fmt(e["spearman_rho"], 3), fmt_p(e["p_value"]), fmt_p(e["p_holm"]),
@@ -205,14 +213,15 @@ def render(board: dict) -> list:
     blocks.append(("table", ["meta-feature", "datasets", "Spearman rho with the gap", "p", "Holm p", "note"],
                    meta_rows, "lrrrrl"))
     pred = w["predictor"]
-    blocks.append(("p", f"**When does the best deep model beat the best tree?** A {pred['kind']} over "
+    blocks.append(("p", f"**When is the deep representative ahead of the tree's?** A {pred['kind']} over "
                         f"{', '.join(pred['features'])} on {pred['n']} datasets (deep ahead on {pred['deep_ahead']}): "
                         f"{pred['verdict']}."))
     if pred["rules"]:
         blocks.append(("code", pred["rules"].rstrip() + "\n(class 1 = deep ahead)"))
     gap_rows = [[r["dataset"], r["modality"], fmt(r["n_train"]), f"{r['deep_model']} {fmt(r['deep_score'])}",
-                 f"{r['tree_model']} {fmt(r['tree_score'])}", fmt(r["gap"], 3), r["outcome"]] for r in w["datasets"]]
-    blocks += [("table", ["dataset", "modality", "train rows", "best deep", "best tree", "gap", "deep"], gap_rows,
+                 f"{r['tree_model']} {fmt(r['tree_score'])}", fmt(r["gap"], 3),
+                 r["outcome"] + (" (imputed folds)" if r["imputed"] else "")] for r in w["datasets"]]
+    blocks += [("table", ["dataset", "modality", "train rows", "deep", "tree", "gap", "deep outcome"], gap_rows,
                 "llrrrrl"),
                ("figure", "deep_vs_tree")]
     return blocks
@@ -246,6 +255,6 @@ def draw(board: dict):
 
 
 FIGURES = {
-    "deep_vs_tree": (draw, "Best deep minus best tree model (normalised score) per dataset against meta-features; "
-                           "above zero, deep learning wins."),
+    "deep_vs_tree": (draw, "Deep minus tree representative (normalised score) per dataset against meta-features; "
+                           "above zero, the deep model is ahead."),
 }
