@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -144,22 +145,50 @@ def _trials(model: str, info: dict, quality: float, fold: int, flip: bool, unit:
     return rows
 
 
-def _save_run(store: Store, config: dict, units: list[tuple[dict, list[dict]]], parts) -> str:
+def _ensemble(trials: list[dict], unit: str) -> dict | None:
+    """An ensemble row shaped like bench/ensembles.py's: over the scored trials among the first k, the best
+    on validation twice and the runner-up once, a little above the best on validation (selection never does
+    worse there) and near it on test, with the anytime curve over k; None when no trial was scored."""
+    def over(pool: list[dict]) -> tuple[dict, float, float]:
+        ranked = sorted(pool, key=lambda t: (-t["valid_score"], t["number"]))
+        if len(ranked) == 1:
+            return {ranked[0]["number"]: 1}, ranked[0]["valid_score"], ranked[0]["test_score"]
+        return ({ranked[0]["number"]: 2, ranked[1]["number"]: 1}, ranked[0]["valid_score"] + 0.002,
+                ranked[0]["test_score"] + 0.003 * _jitter(unit, "ensemble", len(pool)))
+
+    scored = [t for t in sorted(trials, key=lambda t: t["number"]) if t["status"] == "ok"]
+    if not scored:
+        return None
+    weights, valid, test = over(scored)
+    curve = []
+    for k in range(1, len(trials) + 1):
+        pool = [t for t in scored if t["number"] < k]
+        point = {"trials": k, "valid_score": None, "test_score": None}
+        if pool:
+            _, point["valid_score"], point["test_score"] = over(pool)
+        curve.append(point)
+    return {"weights": weights, "valid_score": valid, "test_score": test, "valid_metrics": {}, "test_metrics": {},
+            "curve": curve}
+
+
+def _save_run(store: Store, config: dict, units: list[tuple[dict, list[dict]]], parts,
+              ensembles: bool = False) -> str:
     run_id = hashlib.sha1(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
     store.ensure_run(run_id, config)
     sitting = store.start_sitting(run_id, 2, ENVIRONMENT)
     for dataset, fold, size in parts:
         store.save_split(run_id, dataset, fold, np.arange(10), np.arange(10, 15), np.arange(15, 20), train_size=size)
     for unit, trials in units:
-        store.record_unit(run_id, unit, trials)
+        store.record_unit(run_id, unit, trials, _ensemble(trials, unit["unit_key"]) if ensembles else None)
     store.finish_sitting(sitting)
     return run_id
 
 
 def synthetic_store(path: Path, flip: bool = False, missing=(), failed=(), flat=(), sampler: str = "tpe",
-                    sampler_settings: dict | None = None) -> tuple[Store, str]:
-    """The main synthetic run: 18 datasets, 9 models, 2 folds, 4 trials per unit. On the datasets in `flat`
-    every model has the same designed quality (they differ by noise only)."""
+                    sampler_settings: dict | None = None, ensembles: bool = True) -> tuple[Store, str]:
+    """The main synthetic run: 18 datasets, 9 models, 2 folds, 4 trials per unit, each unit's ensemble
+    (`ensembles=False`: none, as a store written before they were kept). On the datasets in `flat` every
+    model has the same designed quality (they differ by noise only)."""
     info = _datasets()
     store = Store(path)
     units, parts = [], []
@@ -189,7 +218,7 @@ def synthetic_store(path: Path, flip: bool = False, missing=(), failed=(), flat=
               "flip": flip, "missing": [list(m) for m in missing], "flat": sorted(flat)}
     if sampler_settings:  # stores written before the runner recorded them have none
         config["sampler_settings"] = sampler_settings
-    return store, _save_run(store, config, units, parts)
+    return store, _save_run(store, config, units, parts, ensembles)
 
 
 def learning_curve_store(path: Path) -> tuple[Store, str]:
@@ -594,6 +623,121 @@ def test_variant_names_parse():
     assert variant_key("cnn[augment=False, dropout=0]") == ("cnn", {"augment": "false", "dropout": "0"})
     assert variant_key("cnn[augment=false,dropout=0]") == variant_key("cnn[augment=False, dropout=0]")
     assert variant_key("lightgbm") == ("lightgbm", {})
+
+
+# ---------------------------------------------------------------------------------------------
+# Three results per model: default, tuned, tuned + ensembled
+# ---------------------------------------------------------------------------------------------
+
+KINDS_TABLE = "### Default, tuned and tuned + ensembled"
+
+
+def _kinds_row(row: dict) -> str:
+    """The start of a model's row in the table of the three results."""
+    return (f"| {row['name']} | {row['family']} | {row['scope']} | {row['n_datasets']} | {fmt(row['default'], 3)} | "
+            f"{fmt(row['tuned'], 3)} | {fmt(row['ensembled'], 3)} | {round(row['ensembling_adds'], 3) + 0.0:+.3f} |")
+
+
+def test_three_results_per_model_trace_to_trial_0_the_chosen_trial_and_the_ensemble(report):
+    folder, store, run_id, board = report
+    kinds = board["result_kinds"]
+    assert kinds["used"] == "tuned" and kinds["recorded"]
+    trials = {(t["dataset"], t["model"], t["fold"], t["number"]): t for t in store.trials(run_id)}
+    ensembles = {(e["dataset"], e["model"], e["fold"]): e for e in store.ensembles(run_id)}
+    cells = {(c["dataset"], c["model"]): c for c in kinds["cells"]}
+    assert set(cells) == {(r["dataset"], r["model"]) for r in board["results"]}
+    for result in board["results"]:
+        cell, key = cells[(result["dataset"], result["model"])], (result["dataset"], result["model"])
+        folds = [f["fold"] for f in result["folds"]]
+        assert cell["tuned"] == pytest.approx(result["score"])
+        assert cell["default"] == pytest.approx(np.mean([trials[(*key, f, 0)]["test_score"] for f in folds]))
+        assert cell["ensembled"] == pytest.approx(np.mean([ensembles[(*key, f)]["test_score"] for f in folds]))
+        assert cell["ensembled_valid"] >= cell["tuned_valid"]
+    models = {m["name"]: m for m in board["models"]}
+    rows = {r["name"]: r for r in kinds["models"]}
+    assert set(rows) == set(models)
+    for row in rows.values():  # the tuned column is section 1's score, over the same datasets
+        assert row["tuned"] == pytest.approx(models[row["name"]]["mean_normalized_score"], abs=1e-4)
+        assert row["n_datasets"] == models[row["name"]]["n_datasets"] and row["scope"] == models[row["name"]]["scope"]
+        assert row["ensembling_adds"] == pytest.approx(row["ensembled"] - row["tuned"], abs=2e-4)
+        assert row["ensembling_adds_valid"] > 0
+    # designed: deep models tune slowly (default well below tuned), trees and linear quickly
+    assert rows["mlp"]["tuned"] - rows["mlp"]["default"] > 0.1
+    assert abs(rows["lightgbm"]["tuned"] - rows["lightgbm"]["default"]) < 0.1
+    families = {f["family"]: f for f in kinds["families"]}
+    assert list(families) == ["deep", "tree", "classical"] and families["deep"]["models"] == ["mlp", "cnn"]
+    assert families["deep"]["ensembling_adds"] == pytest.approx(
+        np.mean([rows[m]["ensembling_adds"] for m in ("mlp", "cnn")]), abs=1e-4)
+    # markdown holds the table with the JSON's numbers; the JSON holds the key
+    markdown = (folder / "leaderboard.md").read_text()
+    section_1 = markdown[markdown.index("## 1. Leaderboard"):markdown.index("## 2. Per dataset")]
+    assert KINDS_TABLE in section_1 and "Caruana et al. 2004" in section_1 and "validation only" in section_1
+    for row in rows.values():
+        assert _kinds_row(row) in section_1
+    assert json.loads((folder / "leaderboard.json").read_text())["result_kinds"] == json.loads(json.dumps(kinds))
+
+
+def test_tuning_curves_show_the_ensembled_anytime_curve(report):
+    folder, store, run_id, board = report
+    panel = board["tuning_curves"]["panels"]["tabular"]
+    ensembles = {(e["dataset"], e["model"], e["fold"]): e for e in store.ensembles(run_id)}
+    info = board["datasets"]
+    curve = panel["models"]["mlp"]["ensembled_trials"]
+
+    def normalised(score, dataset):
+        low, best = info[dataset]["low_anchor"], info[dataset]["best_score"]
+        return min(1.0, max(0.0, (score - low) / (best - low)))
+
+    for k in range(4):  # TPE: run order, one replicate per fold, normalised as the tuned curve is
+        per_fold = np.mean([[normalised(ensembles[(d, "mlp", f)]["curve"][k]["test_score"], d) for f in range(2)]
+                            for d in panel["datasets"]], axis=0)
+        assert curve["mean"][k] == pytest.approx(per_fold.mean(), abs=1e-4)
+    # one trial ensembled is that trial: both curves start at the default
+    assert curve["mean"][0] == pytest.approx(panel["models"]["mlp"]["trials"]["mean"][0], abs=1e-4)
+    markdown = (folder / "leaderboard.md").read_text()
+    section_4 = markdown[markdown.index("## 4. Tuning curves"):markdown.index("## 5. Learning curves")]
+    assert "tuned + ensembled, after all trials" in section_4 and "Tuned + ensembled (dashed)" in section_4
+
+
+def test_a_store_without_ensembles_says_not_recorded(tmp_path):
+    store, run_id = synthetic_store(tmp_path / "results.sqlite", ensembles=False)
+    board = build_leaderboard(store, run_id)
+    kinds = board["result_kinds"]
+    assert not kinds["recorded"] and kinds["used"] == "tuned"
+    assert all(r["ensembled"] is None and r["default"] is not None and r["tuned"] is not None for r in kinds["models"])
+    assert all(c["ensembled"] is None for c in kinds["cells"])
+    markdown = render_markdown(board, figures={})
+    table = markdown[markdown.index(KINDS_TABLE):markdown.index("## 2. Per dataset")]
+    row = next(line for line in table.splitlines() if line.startswith("| lightgbm | tree |"))
+    assert row.count("| not recorded") == 3
+    assert "This store holds no ensembles" in table
+    tuning = board["tuning_curves"]["panels"]
+    assert all(c["ensembled_trials"] is None for p in tuning.values() for c in p["families"].values())
+    assert "| not recorded |" in markdown[markdown.index("## 4. Tuning curves"):]
+
+
+def test_on_a_real_run_the_ensemble_never_loses_to_the_tuned_trial_on_validation(tmp_path, cache_dir):
+    """Real units through the CLI: selection starts from the best trial, so on validation the ensemble is at
+    least the tuned trial (up to the stored predictions' rounding); on test nothing is promised."""
+    out = tmp_path / "real"
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "run", "--datasets", "wine,diabetes", "--models", "linear,lightgbm",
+         "--trials", "4", "--folds", "2", "--workers", "0", "--out", str(out), "--no-progress",
+         "--cache", str(cache_dir)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    board = json.loads((out / "leaderboard.json").read_text())
+    kinds = board["result_kinds"]
+    assert kinds["recorded"] and len(kinds["cells"]) == 4
+    store = Store(out / "results.sqlite", create=False)
+    assert any(len(e["weights"]) > 1 for e in store.ensembles(board["run_id"]))  # real ensembles, not one trial
+    for cell in kinds["cells"]:
+        for fold in cell["folds"]:
+            assert fold["ensembled"]["valid_score"] >= fold["tuned"]["valid_score"] - 1e-4
+            assert fold["default"]["trial"] == 0
+        assert cell["ensembled_valid"] >= cell["tuned_valid"] - 1e-4
+    markdown = (out / "leaderboard.md").read_text()
+    for row in kinds["models"]:
+        assert _kinds_row(row) in markdown
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The leaderboard: the board every section reads (per-dataset results, their normalisation and signal,
 per-model summaries, failures, provenance), section 1 (per common set of datasets: mean normalised score,
-improvability, mean rank, wins, Elo) and `build_leaderboard`, which adds every other section's data to the
-board."""
+improvability, mean rank, wins, Elo; then default / tuned / tuned + ensembled, bench/report/result_kinds.py)
+and `build_leaderboard`, which adds every other section's data to the board."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -10,7 +10,7 @@ import numpy as np
 
 from bench import stats
 from bench.report import (claims as claims_module, cost, critical_difference, diagnostics, families, guidance,
-                          learning_curves, per_dataset, provenance, ratings, tuning_curves, wins)
+                          learning_curves, per_dataset, provenance, ratings, result_kinds, tuning_curves, wins)
 from bench.report.formatting import budget_text, fmt
 from bench.store import Store
 
@@ -262,10 +262,12 @@ def build_leaderboard(store: Store, run_id: str, claims: list[dict] | None = Non
     """
     board, units, trials_by_unit = core_leaderboard(store, run_id)
     rows = (units, trials_by_unit)
+    ensembles = {e["unit_key"]: e for e in store.ensembles(run_id)}
     board["rating_method"] = ratings.METHOD
+    board["result_kinds"] = result_kinds.result_kinds(board, *rows, ensembles)
     board["families"] = families.family_comparison(board)
     board["critical_difference"] = critical_difference.critical_difference(board)
-    board["tuning_curves"] = tuning_curves.tuning_curves(board, *rows)
+    board["tuning_curves"] = tuning_curves.tuning_curves(board, *rows, ensembles)
     board["learning_curves"] = learning_curves.learning_curves(board)
     board["cost"] = cost.cost(board, *rows)
     board["where_deep_wins"] = wins.where_deep_wins(board)
@@ -283,8 +285,10 @@ def overview(board: dict) -> list:
                     f"seed {board['seed']}, sampler {board['sampler']}, training rows capped at "
                     f"{board['max_train'] or 'no cap'}, device {board['device']}."),
               ("p", "Each score is the test score of the trial with the best validation score (selection never "
-                    "sees test), averaged over folds. " + board["normalisation_method"] + " Every aggregate is "
-                    "over a stated common set of datasets (section 1).")]
+                    "sees test), averaged over folds: the *tuned* result, which every section reads; section 1 "
+                    "shows the *default* (trial 0) and *tuned + ensembled* results beside it. "
+                    + board["normalisation_method"] + " Every aggregate is over a stated common set of datasets "
+                    "(section 1).")]
     units = p["units"]
     if not p["complete"]:
         blocks.append(("p", f"**Partial results**: {units['done']} of {units['expected']} expected units finished; "
@@ -346,7 +350,7 @@ def render(board: dict) -> list:
               + board["imputation_method"] + ". " + board["rating_method"]),
         ("figure", "ratings"),
     ]
-    return blocks
+    return blocks + result_kinds.render(board)
 
 
 def draw(board: dict):

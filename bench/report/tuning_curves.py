@@ -24,12 +24,23 @@ import zlib
 import numpy as np
 
 from bench import stats
+from bench.ensembles import CURVE_POINTS
 from bench.report.families import FAMILIES, representatives
 from bench.report.per_dataset import common_datasets
 
 N_BOOT = 200
 N_SECONDS = 30
 METHOD = " ".join(p.replace("\n", " ").strip() for p in __doc__.split("\n\n")[1:])
+ENSEMBLED_METHOD = (
+    "Tuned + ensembled (dashed): each unit's anytime ensemble curve, stored with its ensemble (bench/ensembles.py): "
+    "after k trials, greedy ensemble selection with replacement (Caruana et al. 2004) over the first k trials in the "
+    f"order they ran, weights chosen on validation only, scored once on test; a study longer than {CURVE_POINTS} "
+    f"trials is read at {CURVE_POINTS} log-spaced trial counts, each count between holding the last one read. It is "
+    "normalised "
+    "and averaged as the tuned curve is, in run order with the band over the outer folds whatever the sampler; "
+    "a fold without a scored trial yet (or failed, or never run) counts as the constant predictor. Not recorded "
+    "in a store written before ensembles were kept."
+)
 
 
 def shuffles(board: dict) -> bool:
@@ -65,6 +76,35 @@ def _cell_curves(rows: list[dict], units: list[dict], trials_by_unit: dict[str, 
             trials = trials_by_unit.get(unit["unit_key"], []) if unit else []
             folds.append((*_fold_curve(unit, trials, fold["baseline_score"], shuffle), fold["baseline_score"]))
         curves[(row["dataset"], row["model"])] = folds
+    return curves
+
+
+def _ensembled_curve(ensemble: dict | None, fold: dict, length: int) -> np.ndarray | None:
+    """(1, length): the fold's ensemble test score after each number of trials (run order), a count between
+    two stored points holding the last one; the constant predictor before the first scored trial. None when a
+    fold that ran has no ensemble recorded."""
+    baseline = fold["baseline_score"]
+    if fold["imputed"]:
+        return np.full((1, length), baseline)
+    if ensemble is None or not ensemble["curve"]:
+        return None
+    values = np.full(length, baseline)
+    for point in sorted(ensemble["curve"], key=lambda p: p["trials"]):
+        if point["trials"] <= length:
+            values[point["trials"] - 1:] = baseline if point["test_score"] is None else point["test_score"]
+    return values[None, :]
+
+
+def _ensembled_curves(rows: list[dict], units: list[dict], ensembles: dict[str, dict], length: int) -> dict:
+    """(dataset, model) -> (folds, length) ensembled anytime scores, or None when some fold has none recorded."""
+    by_key = {(u["dataset"], u["model"], u["fold"], u["train_size"] or None): u for u in units}
+    curves = {}
+    for row in rows:
+        folds = []
+        for fold in row["folds"]:
+            unit = by_key.get((row["dataset"], row["model"], fold["fold"], row["train_size"]))
+            folds.append(_ensembled_curve(ensembles.get(unit["unit_key"]) if unit else None, fold, length))
+        curves[(row["dataset"], row["model"])] = None if any(f is None for f in folds) else np.vstack(folds)
     return curves
 
 
@@ -109,7 +149,12 @@ def _panel_models(board: dict, datasets: list[str]) -> list[str]:
     return [m for m, c in coverage.items() if not set(datasets) & set(c["not_applicable"])]
 
 
-def tuning_curves(board: dict, units: list[dict], trials_by_unit: dict[str, list[dict]]) -> dict:
+def tuning_curves(board: dict, units: list[dict], trials_by_unit: dict[str, list[dict]],
+                  ensembles: dict[str, dict] | None = None) -> dict:
+    """Per panel, each model's and family's curves: `trials` and `seconds` (tuned, best-so-far) and
+    `ensembled_trials` (tuned + ensembled, None when not recorded); `ensembles` maps unit keys to
+    Store.ensembles rows."""
+    ensembles = ensembles or {}
     shuffle = shuffles(board)
     results = board["results"]
     info = board["datasets"]
@@ -138,6 +183,11 @@ def tuning_curves(board: dict, units: list[dict], trials_by_unit: dict[str, list
         stop = max(start * 1.01, float(np.max(np.concatenate(spent))))
         grid = np.geomspace(start, stop, N_SECONDS)
         by_trials, by_seconds = {}, {}
+        ensembled = _ensembled_curves([r for r in rows if (r["dataset"], r["model"]) in raw], units, ensembles,
+                                      length)
+        by_ensembled = {key: None if curve is None else _normalise(curve, info[key[0]]["low_anchor"],
+                                                                   info[key[0]]["best_score"])
+                        for key, curve in ensembled.items()}
         for key, folds in raw.items():
             low, high = info[key[0]]["low_anchor"], info[key[0]]["best_score"]
             by_trials[key] = _normalise(_combine([_pad(s, length) for s, _, _ in folds], shuffle), low, high)
@@ -151,13 +201,15 @@ def tuning_curves(board: dict, units: list[dict], trials_by_unit: dict[str, list
                 "n_datasets": len(members),
                 "trials": _summary([by_trials[k] for k in members]),
                 "seconds": _summary([by_seconds[k] for k in members]),
+                "ensembled_trials": (None if any(by_ensembled[k] is None for k in members)
+                                     else _summary([by_ensembled[k] for k in members])),
             }
             if kind == "model":
                 entry["models"][name] = {"family": family_of[name], **curve}
             else:
                 entry["families"][name] = {"members": sorted({k[1] for k in members}), **curve}
         panels_out[panel] = entry
-    return {"method": METHOD, "order": "shuffled" if shuffle else "run order",
+    return {"method": METHOD, "ensembled_method": ENSEMBLED_METHOD, "order": "shuffled" if shuffle else "run order",
             "replicates": f"{N_BOOT} trial orders per unit" if shuffle else "the outer folds",
             "sampler": board["sampler"], "sampler_settings": board.get("sampler_settings"),
             "n_boot": N_BOOT if shuffle else None, "panels": panels_out}
@@ -176,8 +228,10 @@ def render(board: dict) -> list:
     rows = []
     for panel, entry in tc["panels"].items():
         for name, curve in entry["families"].items():
+            ensembled = curve.get("ensembled_trials")
             rows.append([panel, name, ", ".join(curve["members"]), str(curve["n_datasets"]),
-                         _at(curve["trials"], 0), _at(curve["trials"], -1), f"{entry['seconds_x'][-1]:.1f}"])
+                         _at(curve["trials"], 0), _at(curve["trials"], -1),
+                         _at(ensembled, -1) if ensembled else "not recorded", f"{entry['seconds_x'][-1]:.1f}"])
     if not rows:
         return [("p", "No common datasets with scored trials: no tuning curves.")]
     settings = tc.get("sampler_settings")
@@ -186,11 +240,11 @@ def render(board: dict) -> list:
     order = ("its trial order is shuffled" if tc["order"] == "shuffled" else
              "its curves follow the order the trials ran in")
     return [("table", ["panel", "family", "members", "datasets", "default (trial 1)", "after all trials",
-                       "seconds axis ends at"], rows, "lllrrrr"),
+                       "tuned + ensembled, after all trials", "seconds axis ends at"], rows, "lllrrrrr"),
             ("p", tc["method"] + f" {sampler}: {order}; bands over {tc['replicates']}. A family's curve follows, "
                   "on each dataset, the family's declared representative, the model that stands for it in "
                   "section 3 (never the best of its members). Curves per model, and each "
-                  "panel's datasets and models, are in leaderboard.json."),
+                  "panel's datasets and models, are in leaderboard.json. " + tc.get("ensembled_method", "")),
             ("figure", "tuning_curves")]
 
 
@@ -214,6 +268,10 @@ def draw(board: dict):
                 ax.plot(x, data["mean"], color=family_color(family), label=f"{family} ({curve['n_datasets']} ds)",
                         marker="o" if key == "trials" and len(x) < 12 else None, ms=3)
                 ax.fill_between(x, data["low"], data["high"], color=family_color(family), alpha=0.2, lw=0)
+                if key == "trials" and curve.get("ensembled_trials"):
+                    ax.plot(x, curve["ensembled_trials"]["mean"], color=family_color(family), ls="--", lw=1.2)
+            if key == "trials" and any(c.get("ensembled_trials") for c in panel["families"].values()):
+                ax.plot([], [], color="#555", ls="--", lw=1.2, label="tuned + ensembled")
             if key == "seconds":
                 ax.set_xscale("log")
             else:
@@ -228,7 +286,8 @@ def draw(board: dict):
 
 
 FIGURES = {
-    "tuning_curves": (draw, "Best-so-far normalised test score, chosen by validation, against trials and seconds; "
+    "tuning_curves": (draw, "Best-so-far normalised test score, chosen by validation, against trials and seconds "
+                            "(dashed, against trials: tuned + ensembled over the first k trials); "
                             "bands: 2.5-97.5% over random trial orders (random search) or over outer folds (TPE, "
                             "in the order the trials ran)."),
 }
