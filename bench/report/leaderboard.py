@@ -26,7 +26,8 @@ NORMALISATION = (
 )
 IMPROVABILITY = (
     "Improvability (TabArena, Erickson et al. 2025): (error - best error) / error per dataset, error = 1 - score "
-    "(error rate; MSE over the target's variance for R2); 0 for the best model, lower is better."
+    "(error rate; MSE over the target's variance for R2), or the loss itself for a negated loss (log loss, RMSE, "
+    "MAE); 0 for the best model, lower is better."
 )
 SIGNAL = (
     "a dataset carries no signal when its best model's lead over its worst (mean over their common folds, "
