@@ -16,7 +16,7 @@ PACKAGES = (
 )
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -24,6 +24,18 @@ def _cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def machine() -> dict:
+    """What a speed figure needs beside it to be compared with another: CPU model, cores, and the
+    instruction-set level torch's CPU kernels use (None without torch)."""
+    try:
+        import torch
+
+        capability = torch.backends.cpu.get_cpu_capability()
+    except ImportError:
+        capability = None
+    return {"cpu": cpu_model(), "cores": cores(), "torch_cpu_capability": capability}
 
 
 def git_revision() -> str | None:
@@ -65,7 +77,7 @@ def environment(threads_per_unit: int, device: str) -> dict:
     return {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cores": cores(),
         "threads_per_unit": threads_per_unit,
         "device": device,

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import psutil
 
+from bench.environment import machine
+
 TARGETS = {"overhead_fraction": 0.03, "speedup_1_to_2_workers": 1.8, "cold_start_s": 5.0, "driver_peak_mb": 1024}
 COLD_START_MODELS = {"linear": "linear", "three_families": "linear,lightgbm,mlp"}
 # 72 units of all three families, one thread each: enough units that the last one does not leave
@@ -142,6 +144,7 @@ def main() -> None:
     out = Path(args.out)
     results: dict = json.loads(out.read_text()) if args.only and out.exists() else {}
     results["targets"] = TARGETS
+    results["machine"] = machine()  # figures from different machines are never one series
     with tempfile.TemporaryDirectory() as scratch:
         # Warm the dataset cache first, so that every figure below measures the harness, not first loads.
         subprocess.run([sys.executable, "-m", "bench", "datasets"], check=True, stdout=subprocess.DEVNULL)

@@ -38,6 +38,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from bench.environment import machine
+
 TARGET_SPEEDUP = 3.0
 TARGET_MM_SHARE = 0.5
 
@@ -117,6 +119,7 @@ def main(argv=None) -> int:
             "python": platform.python_version(),
             "machine": platform.machine(),
             "processor": platform.processor(),
+            **machine(),
         },
     }
     ratios = result["ratios"]
