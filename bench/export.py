@@ -12,7 +12,8 @@ import gzip
 import json
 from pathlib import Path
 
-from bench.store import Store, StoreError, decode_predictions, prediction_shape
+from bench.predictions import decode_predictions, prediction_shape
+from bench.store import Store, StoreError
 
 EXPORT_NAME = "results.jsonl.gz"
 

@@ -5,7 +5,7 @@ The driver is the only writer. A unit's trial rows, their predictions, its ensem
 `done` status are written in one transaction, so a killed driver leaves either the whole unit
 or nothing, and a rerun of the same command skips exactly the finished units.
 
-Predictions are kept compact, as zlib-compressed NumPy arrays (`encode_predictions`):
+Predictions are kept compact, as zlib-compressed NumPy arrays (bench/predictions.py):
 class probabilities as float16 *log*-probabilities, regression values as float32 (about 1.7 and
 3.6 bytes per value). Measured on real trials (tests/test_ensembles.py holds it): re-scoring
 decoded predictions reproduces every trial's score within 1e-4; accuracy-type metrics can differ
@@ -26,11 +26,12 @@ import json
 import os
 import sqlite3
 import time
-import zlib
 from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
+
+from bench.predictions import decode_predictions
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -106,8 +107,6 @@ CREATE TABLE IF NOT EXISTS ensembles (
     curve TEXT                -- [{trials, valid_score, test_score}, ...]
 );
 """
-PARTS = ("valid", "test")  # the parts whose predictions are kept
-LOG_FLOOR = 1e-15  # probabilities are clipped here before the log, as bench.metrics.score clips them
 
 
 class StoreError(Exception):
@@ -122,37 +121,6 @@ def _to_blob(array: np.ndarray) -> bytes:
 
 def _from_blob(blob: bytes) -> np.ndarray:
     return np.load(io.BytesIO(blob), allow_pickle=False)
-
-
-def encode_predictions(prediction: np.ndarray) -> bytes:
-    """A trial's predictions of one part, compact: (n, K) class probabilities as float16
-    log-probabilities, (n,) regression values as float32; np.save bytes, zlib-compressed."""
-    prediction = np.asarray(prediction, dtype=np.float64)
-    if prediction.ndim == 2:
-        stored = np.log(np.clip(prediction, LOG_FLOOR, 1.0)).astype(np.float16)
-    elif prediction.ndim == 1:
-        stored = prediction.astype(np.float32)
-    else:
-        raise ValueError(f"predictions must be (n, classes) probabilities or (n,) values, got shape {prediction.shape}")
-    buffer = io.BytesIO()
-    np.save(buffer, stored, allow_pickle=False)
-    return zlib.compress(buffer.getvalue(), 6)
-
-
-def decode_predictions(blob: bytes) -> np.ndarray:
-    """The inverse of `encode_predictions`: (n, K) probabilities or (n,) values, as float64."""
-    stored = np.load(io.BytesIO(zlib.decompress(blob)), allow_pickle=False)
-    return np.exp(stored.astype(np.float64)) if stored.ndim == 2 else stored.astype(np.float64)
-
-
-def prediction_shape(blob: bytes) -> tuple[int, ...]:
-    """The shape `decode_predictions` would return, read from the array's header alone."""
-    head = zlib.decompressobj().decompress(blob, 4096)
-    handle = io.BytesIO(head)
-    version = np.lib.format.read_magic(handle)
-    shape, _, _ = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                   else np.lib.format.read_array_header_2_0)(handle)
-    return tuple(shape)
 
 
 def _insert(verb: str, columns: tuple[str, ...]) -> str:

@@ -25,7 +25,7 @@ from bench.data import DatasetCard, load
 from bench.config import SAMPLERS, Budget
 from bench.contract import FitContext, ModelSpec, Status
 from bench.models import registry, resolve
-from bench.store import PARTS, decode_predictions, encode_predictions
+from bench.predictions import PARTS, decode_predictions, encode_predictions
 from bench.threads import limit_threads
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def _make_sampler(name: str, seed: int, startup_trials: int = 10):
 def run_trial(spec: ModelSpec, params: dict, parts: dict, info, ctx: FitContext, metric: str = "") -> dict:
     """Fit one configuration and score it on validation and test by `metric`; never raises.
 
-    A scored row keeps its predictions, compact (bench.store.encode_predictions), as
+    A scored row keeps its predictions, compact (bench.predictions.encode_predictions), as
     `row["predictions"] = {"valid": bytes, "test": bytes}`: bytes travel cheaply to the driver."""
     row: dict = {"params": params, "status": Status.OK, "error": None}
     try:

@@ -6,7 +6,8 @@ import pytest
 from bench import ensembles, metrics
 from bench.config import Budget
 from bench.data import load
-from bench.store import PARTS, Store, decode_predictions, encode_predictions
+from bench.predictions import PARTS, decode_predictions, encode_predictions
+from bench.store import Store
 from bench.tuning import run_unit
 from test_tuning import task_for
 

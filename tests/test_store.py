@@ -93,7 +93,7 @@ def test_every_column_is_written_and_read_by_name(tmp_path):
 
 
 def with_predictions(row, rows=3, classes=2, seed=0):
-    from bench.store import encode_predictions
+    from bench.predictions import encode_predictions
 
     rng = np.random.default_rng(seed + row["number"])
     proba = {part: rng.dirichlet(np.ones(classes), size=rows) for part in ("valid", "test")}
