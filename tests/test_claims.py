@@ -15,8 +15,9 @@ from scipy import stats as sps
 
 from bench import stats
 from bench.report import claim_stats
-from bench.report.claim_tests import ALPHA, TESTS, side_rows, tuning_effort, variant_key
-from bench.report.claims import ClaimError, check_claim, evaluate_claims, load_claims
+from bench.report.claim_learning_rates import in_range_test, poisson_binomial
+from bench.report.claim_tests import ALPHA, side_rows, tuning_effort, variant_key
+from bench.report.claims import TESTS, ClaimError, check_claim, evaluate_claims, load_claims
 from bench.report.families import REPRESENTATIVES, family_comparison, representatives
 from bench.report.leaderboard import mark_signal
 
@@ -174,6 +175,45 @@ def null_tuning(rng, models, datasets, modality, n_train, tuned=("lightgbm", "ml
     return rows, units, trials, no_signal(datasets, fold_array)
 
 
+SIZES = (100, 300, 1000, 3000, 10000)
+
+
+def null_curves(rng, models, datasets, modality, sizes=SIZES) -> tuple[list[dict], list[dict], list[str]]:
+    """No effect along the learning curve: at each size every model's score comes from one distribution,
+    whose level rises with the size. Returns the largest size's rows, every size's rows and the datasets
+    without signal at the largest size."""
+    level = rng.uniform(0.6, 0.8, size=len(datasets))
+    curve, largest = [], None
+    for i, size in enumerate(sizes):
+        rows, quiet = null_rows(rng, models, datasets, modality, size, folds=2)
+        for r, d in zip(rows, np.repeat(level, len(models))):
+            shift = d - 0.75 + 0.03 * i
+            r["score"] += shift
+            r["train_size"] = size
+            r["folds"] = [f | {"score": f["score"] + shift} for f in r["folds"]]
+        curve += rows
+        largest = (rows, quiet)
+    return largest[0], curve, largest[1]
+
+
+def null_learning_rates(rng, models, datasets, n_trials=6, folds=2) -> tuple[list[dict], list[dict], dict]:
+    """No effect of the learning rate: log-uniform rates in [1e-4, 1e-2] as the MLP's space draws them, and
+    validation scores that ignore them."""
+    rows, _ = null_rows(rng, models, datasets, "tabular", 5000)
+    units, trials = [], {}
+    for dataset in datasets:
+        for model in models:
+            for f in range(folds):
+                key = f"{dataset}/{model}/{f}"
+                units.append({"unit_key": key, "dataset": dataset, "model": model, "fold": f, "train_size": 0,
+                              "status": "done"})
+                scores = 0.8 + 0.02 * rng.standard_normal(n_trials)
+                trials[key] = [{"number": t, "status": "ok", "valid_score": float(scores[t]),
+                                "test_score": float(scores[t]), "params": {"lr": float(10 ** rng.uniform(-4, -2))}}
+                               for t in range(n_trials)]
+    return rows, units, trials
+
+
 def null_rates(entry: dict, repetitions: int = REPETITIONS, seed: int = 0) -> dict[str, float]:
     rng = np.random.default_rng(seed)
     models, datasets, modality, n_train = _null_setup(entry)
@@ -182,6 +222,12 @@ def null_rates(entry: dict, repetitions: int = REPETITIONS, seed: int = 0) -> di
         if entry["test"] == "less_tuning":
             rows, units, trials, quiet = null_tuning(rng, models, datasets, modality, n_train)
             result = run(entry, rows, units, trials, no_signal=quiet)
+        elif entry["test"] == "grows_with_size" or (entry["params"].get("max_train") and entry["test"] != "beats"):
+            rows, curve, quiet = null_curves(rng, models, datasets[:12], modality)
+            result = TESTS[entry["test"]](board(rows, quiet) | {"learning_curve": curve}, [], {}, entry["params"])
+        elif entry["test"] == "range_is_known_good":
+            rows, units, trials = null_learning_rates(rng, ["mlp", "cnn"], datasets[:10])
+            result = run(entry, rows, units, trials, no_signal=[])
         else:
             rows, quiet = null_rows(rng, models, datasets, modality, n_train)
             result = run(entry, rows, no_signal=quiet)
@@ -325,12 +371,12 @@ def test_ablations_that_leave_a_key_to_the_tuner_are_refused():
         check_claim({"id": "two", "statement": "x", "test": "effect_larger", "params": two_keys})
     for part in ("larger", "smaller"):
         (_, a), (_, b) = variant_key(ABLATION["params"][part]["with"]), variant_key(ABLATION["params"][part]["without"])
-        assert set(a) == set(b) == {"augment", "dropout"} and sum(a[k] != b[k] for k in a) == 1
+        assert set(a) == set(b) == {"augment", "dropout", "mixup"} and sum(a[k] != b[k] for k in a) == 1
 
 
 def test_ablation_claim_is_decided_on_its_variants_and_names_them_when_missing():
-    plain, augmented = "cnn[augment=false,dropout=0]", "cnn[augment=true,dropout=0]"
-    dropped = "cnn[augment=false,dropout=0.1]"
+    plain, augmented = "cnn[augment=false,dropout=0,mixup=0]", "cnn[augment=true,dropout=0,mixup=0]"
+    dropped = "cnn[augment=false,dropout=0.1,mixup=0]"
     rows = []
     for i in range(8):
         jitter = 0.002 * ((i * 3) % 4)
@@ -536,3 +582,124 @@ def test_the_cached_wilcoxon_is_bench_stats_wilcoxon():
             for alternative in ("greater", "less"):
                 expected = sps.wilcoxon(draw[draw != 0], alternative=alternative).pvalue
                 assert claim_stats.signed_rank_one_sided(draw, alternative)["p_value"] == pytest.approx(expected)
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 17: claims read along training sizes, ablation pairs, learning rates
+# ---------------------------------------------------------------------------------------------
+
+DEPTH = next(c for c in load_claims() if c["id"] == "deeper-wins-with-data")
+REGULARISERS = next(c for c in load_claims() if c["id"] == "regularisers-are-effective")
+RATES = next(c for c in load_claims() if c["id"] == "adamw-lr-known-good")
+SMALL = next(c for c in load_claims() if c["id"] == "small-data-deep-loses")
+
+
+def _depth_board(growth: float, n: int = 8) -> dict:
+    """Depth's effect (4 layers - 1 layer) rising by `growth` per tenfold more rows, from -0.1 at 100 rows."""
+    rows, curve = [], []
+    for i in range(n):
+        for size in SIZES:
+            effect = -0.1 + growth * math.log10(size / 100) + 0.001 * i
+            for model, score in ((DEPTH["params"]["larger"], 0.7 + effect / 2), (DEPTH["params"]["smaller"], 0.7 - effect / 2),
+                                 ("lightgbm", 0.75)):
+                r = row(f"d{i}", model, score, n_train=size) | {"train_size": size}
+                curve.append(r)
+                if size == SIZES[-1]:
+                    rows.append(dict(r))
+    return board(rows, no_signal=[]) | {"learning_curve": curve}
+
+
+def test_depth_claim_reads_the_learning_curve_and_decides_both_ways():
+    assert TESTS["grows_with_size"](_depth_board(0.05), [], {}, DEPTH["params"])["verdict"] == "supported"
+    assert TESTS["grows_with_size"](_depth_board(-0.05), [], {}, DEPTH["params"])["verdict"] == "contradicted"
+    flat = TESTS["grows_with_size"](_depth_board(0.0), [], {}, DEPTH["params"])
+    assert flat["verdict"] == "inconclusive" and flat["statistic"]["mean_slope_per_decade"] == pytest.approx(0, abs=1e-9)
+    no_curve = TESTS["grows_with_size"](board([row("d0", "mlp", 0.8)]), [], {}, DEPTH["params"])
+    assert no_curve["verdict"] == "inconclusive" and "learning-curve" in no_curve["summary"]
+
+
+def test_small_data_claim_reads_the_sizes_below_its_cap_on_a_learning_curve_run():
+    rows, curve = [], []
+    for i in range(8):
+        for size in SIZES:
+            small = size < 1000
+            for model, score in (("mlp", 0.6 if small else 0.9), ("lightgbm", 0.8), ("linear", 0.7 if small else 0.5)):
+                r = row(f"d{i}", model, score + 0.001 * i, n_train=size) | {"train_size": size}
+                curve.append(r)
+                if size == SIZES[-1]:
+                    rows.append(dict(r))
+    result = TESTS["loses_to_each"](board(rows, no_signal=[]) | {"learning_curve": curve}, [], {}, SMALL["params"])
+    assert result["verdict"] == "supported", result["summary"]
+    assert result["statistic"]["train_sizes"] == [100, 300] and "100, 300" in result["summary"]
+    # without sizes below the cap, the largest size's rows (10,000 rows here) are over it: nothing to read
+    assert TESTS["loses_to_each"](board(rows, no_signal=[]), [], {}, SMALL["params"])["verdict"] == "inconclusive"
+
+
+def _regulariser_rows(effects: tuple[float, float, float], n: int = 9) -> list[dict]:
+    out = []
+    for i in range(n):
+        base = 0.7 + 0.001 * i
+        for pair, effect in zip(REGULARISERS["params"]["pairs"], effects):
+            out.append(row(f"d{i}", pair["without"], base, modality="image"))
+            out.append(row(f"d{i}", pair["with"], base + effect + (0.0001 * i if effect else 0), modality="image"))
+        out.append(row(f"d{i}", "lightgbm", 0.5, modality="image"))
+    # the CNN pairs share their `without`: keep one row per (dataset, model)
+    return list({(r["dataset"], r["model"]): r for r in out}.values())
+
+
+def test_regulariser_claim_needs_every_pair_ahead_and_fails_on_any_behind():
+    test = TESTS["improves_each"]
+    assert test(board(_regulariser_rows((0.05, 0.03, 0.02)), []), [], {}, REGULARISERS["params"])["verdict"] == "supported"
+    assert test(board(_regulariser_rows((0.05, -0.03, 0.02)), []), [], {}, REGULARISERS["params"])["verdict"] == "contradicted"
+    partial = test(board(_regulariser_rows((0.05, 0.0, 0.02)), []), [], {}, REGULARISERS["params"])
+    assert partial["verdict"] == "inconclusive"
+    missing = test(board([row("d0", "mlp", 0.8)], []), [], {}, REGULARISERS["params"])
+    assert missing["verdict"] == "inconclusive" and "needs the variants" in missing["summary"]
+    with pytest.raises(ClaimError, match="differ in exactly one key|do not fix the same keys"):
+        check_claim({"id": "x", "statement": "x", "test": "improves_each",
+                     "params": {"pairs": [{"with": "cnn[augment=true]", "without": "cnn[augment=false,mixup=0]"}]}})
+
+
+def _rate_run(winner_in_range: bool, n_units: int = 12):
+    rows = [row(f"d{i}", "mlp", 0.8) for i in range(n_units)] + [row(f"d{i}", "lightgbm", 0.7) for i in range(n_units)]
+    units, trials = [], {}
+    for i in range(n_units):
+        key = f"d{i}/mlp/0"
+        units.append({"unit_key": key, "dataset": f"d{i}", "model": "mlp", "fold": 0, "train_size": 0, "status": "done"})
+        lrs = [1e-3, 5e-3, 3e-4, 2e-3]  # half the trials in [1e-4, 1e-3]
+        best = 2 if winner_in_range else 1
+        trials[key] = [{"number": t, "status": "ok", "valid_score": 0.9 if t == best else 0.8,
+                        "test_score": 0.8 if t == best else 0.7, "params": {"lr": lr}} for t, lr in enumerate(lrs)]
+    return board(rows, []), units, trials
+
+
+def test_learning_rate_claim_decides_both_ways_and_says_how_far_the_default_is():
+    test = TESTS["range_is_known_good"]
+    supported = test(*_rate_run(True), RATES["params"])
+    assert supported["verdict"] == "supported" and supported["statistic"]["test"]["hits"] == 12
+    assert supported["statistic"]["per_model"]["mlp"]["mean_default_gap"] > 0
+    assert test(*_rate_run(False), RATES["params"])["verdict"] == "contradicted"
+    few = test(*_rate_run(True, n_units=3), RATES["params"])
+    assert few["verdict"] == "inconclusive" and "cannot decide" in few["summary"]
+
+
+def test_poisson_binomial_is_exact():
+    pmf = poisson_binomial([0.5, 0.5, 0.5])
+    assert pmf.tolist() == pytest.approx([1 / 8, 3 / 8, 3 / 8, 1 / 8])
+    assert pmf.sum() == pytest.approx(1.0)
+    rng = np.random.default_rng(1)
+    p = rng.uniform(0.2, 0.8, 10)
+    assert poisson_binomial(p) @ np.arange(11) == pytest.approx(p.sum())
+    assert in_range_test([True] * 5, [0.5] * 5)["p_value"] == pytest.approx(2 / 32)
+
+
+def test_every_packaged_claim_names_a_packaged_suite_that_has_what_it_needs():
+    from bench.data.suites import suites
+
+    packaged = suites()
+    for entry in load_claims():
+        suite = packaged[entry["suite"]]
+        for name in _names(entry["params"]):
+            assert any(variant_key(m) == variant_key(name) for m in suite.models), (entry["id"], name)
+        if entry["test"] in ("grows_with_size",) or entry["params"].get("max_train"):
+            assert suite.train_sizes and min(suite.train_sizes) < 1000, entry["id"]

@@ -89,12 +89,47 @@ def side_rows(results: list[dict], side, datasets=None) -> dict[str, dict]:
     return out
 
 
-def _datasets(board: dict, params: dict) -> set[str]:
+def claim_rows(board: dict, params: dict) -> list[dict]:
+    """The result rows a claim compares: section 1's rows, or, for a claim with `max_train` on a run with
+    training sizes (the learning-curve suite), the learning-curve cells below `max_train` (and at or above
+    `min_train`): per dataset and model one row whose normalised score is the mean over those sizes, each
+    size normalised as section 7 normalises it (the dataset's robust low anchor 0, the best score of any
+    model at any size 1, clipped). A model counts on a dataset only with a counted cell at every such size
+    the dataset has, so that both sides of a comparison are read at the same sizes."""
+    low_size, high_size = params.get("min_train", 0), params.get("max_train")
+    curve = [r for r in board.get("learning_curve", []) if counted(r)]
+    if high_size is None or not any(low_size <= r["train_size"] < high_size for r in curve):
+        return board["results"]
+    best = defaultdict(lambda: -np.inf)
+    for r in curve:
+        best[r["dataset"]] = max(best[r["dataset"]], r["score"])
+    cells = defaultdict(list)
+    for r in curve:
+        if low_size <= r["train_size"] < high_size:
+            cells[(r["dataset"], r["model"])].append(r)
+    sizes = defaultdict(set)
+    for (dataset, _), rows in cells.items():
+        sizes[dataset] |= {r["train_size"] for r in rows}
+    out = []
+    for (dataset, model), rows in sorted(cells.items()):
+        if {r["train_size"] for r in rows} != sizes[dataset]:
+            continue
+        low, high = board["datasets"][dataset]["low_anchor"], best[dataset]
+        normalised = [min(1.0, max(0.0, (r["score"] - low) / (high - low))) if high > low else 0.0 for r in rows]
+        largest = max(rows, key=lambda r: r["train_size"])
+        out.append(largest | {"normalized_score": float(np.mean(normalised)),
+                              "score": float(np.mean([r["score"] for r in rows])),
+                              "imputed": any(r["imputed"] for r in rows),
+                              "train_sizes": sorted(sizes[dataset])})
+    return out
+
+
+def _datasets(board: dict, params: dict, rows: list[dict] | None = None) -> set[str]:
     """The datasets a claim is about: those that carry signal, with a counted cell (failed folds imputed, as
-    in section 1) that passes the claim's filters."""
+    in section 1) among `rows` (default: the claim's rows, `claim_rows`) that passes the claim's filters."""
     signal = with_signal(board)
     out = set()
-    for row in board["results"]:
+    for row in claim_rows(board, params) if rows is None else rows:
         if not counted(row) or row["dataset"] not in signal:
             continue
         if "modalities" in params and row["modality"] not in params["modalities"]:
@@ -178,9 +213,10 @@ def _combine(verdicts: list[str]) -> str:
 
 def test_beats(board: dict, units: list[dict], trials_by_unit: dict, params: dict) -> dict:
     alpha = params.get("alpha", ALPHA)
-    datasets = _datasets(board, params)
-    first = side_rows(board["results"], params["first"], datasets)
-    second = side_rows(board["results"], params["second"], datasets)
+    rows = claim_rows(board, params)
+    datasets = _datasets(board, params, rows)
+    first = side_rows(rows, params["first"], datasets)
+    second = side_rows(rows, params["second"], datasets)
     common, differences = _paired(first, second)
     test = claim_stats.wilcoxon(differences, alpha)
     needed = claim_stats.min_n_two_sided(alpha)
@@ -204,16 +240,17 @@ def _each(board: dict, params: dict, sign: int) -> dict:
     """`first` against every rival, Holm-adjusted (Holm 1979): the claim holds when every comparison
     rejects in its direction (`sign` +1: first ahead, -1: first behind), fails when any rejects the other way."""
     alpha = params.get("alpha", ALPHA)
-    datasets = _datasets(board, params)
-    first = side_rows(board["results"], params["first"], datasets)
+    rows = claim_rows(board, params)
+    datasets = _datasets(board, params, rows)
+    first = side_rows(rows, params["first"], datasets)
     k = len(params["rivals"])
     needed = claim_stats.min_n_two_sided(alpha, k)
     per_rival = []
     for rival in params["rivals"]:
-        rows = side_rows(board["results"], rival, datasets)
-        common, differences = _paired(first, rows)
-        per_rival.append({"rival": _side_name(rival, rows), "datasets": common,
-                          "imputed": _imputed(common, first, rows),
+        rival_rows = side_rows(rows, rival, datasets)
+        common, differences = _paired(first, rival_rows)
+        per_rival.append({"rival": _side_name(rival, rival_rows), "datasets": common,
+                          "imputed": _imputed(common, first, rival_rows),
                           "wilcoxon": claim_stats.wilcoxon(differences, alpha),
                           "ahead": sum(d > 0 for d in differences), "behind": sum(d < 0 for d in differences)})
     adjusted = stats.holm([r["wilcoxon"]["p_value"] for r in per_rival])
@@ -226,9 +263,13 @@ def _each(board: dict, params: dict, sign: int) -> dict:
              + (", Holm-adjusted)" if e["wilcoxon"]["n"] >= needed else ")") for e in per_rival]
     relation = "ahead of" if sign > 0 else "behind"
     imputed = sorted({d for e in per_rival for d in e["imputed"]})
-    return {"verdict": verdict, "statistic": {"rivals": per_rival, "min_datasets": needed, "imputed": imputed},
+    sizes = sorted({s for r in first.values() for s in r.get("train_sizes", ())})
+    read_at = f"; read at training sizes {', '.join(map(str, sizes))} of the learning curve" if sizes else ""
+    return {"verdict": verdict,
+            "statistic": {"rivals": per_rival, "min_datasets": needed, "imputed": imputed, "train_sizes": sizes},
             "datasets": sorted({d for e in per_rival for d in e["datasets"]}),
-            "summary": f"{_side_name(params['first'], first)}: " + "; ".join(parts) + _imputed_note(imputed),
+            "summary": f"{_side_name(params['first'], first)}: " + "; ".join(parts) + read_at
+                       + _imputed_note(imputed),
             "method": (f"One two-sided {WILCOXON}, of normalised-score differences per rival, Holm-adjusted over "
                        f"the {k} rival(s) (Holm 1979): supported when the first side "
                        f"({side_token(params['first'])}) is "
@@ -573,6 +614,48 @@ def test_effect_larger(board: dict, units: list[dict], trials_by_unit: dict, par
     }
 
 
+def test_improves_each(board: dict, units: list[dict], trials_by_unit: dict, params: dict) -> dict:
+    """Each ablation pair's `with` against its `without` (one key switched), Holm-adjusted over the pairs."""
+    alpha = params.get("alpha", ALPHA)
+    scored = _by_model(board)
+    pairs = params["pairs"]
+    k = len(pairs)
+    needed = claim_stats.min_n_two_sided(alpha, k)
+    method = (f"Per pair, the normalised score of `with` minus `without`, two variants that fix the same keys and "
+              f"differ in one, so that neither side tunes the key it measures; one two-sided {WILCOXON} per pair "
+              f"over the datasets both were scored on, Holm-adjusted over the {k} pair(s) (Holm 1979). Supported "
+              f"when every `with` is significantly ahead of its `without`, contradicted when any is significantly "
+              f"behind, at alpha {alpha}; Holm's first step needs p < {alpha}/{k}, so at least {needed} datasets "
+              f"with a difference.")
+    found = {name: next((m for m in scored if _same_model(m, name)), None)
+             for pair in pairs for name in (pair["with"], pair["without"])}
+    missing = [name for name, model in found.items() if model is None]
+    if missing:
+        return {"verdict": INCONCLUSIVE, "statistic": {}, "datasets": [], "method": method,
+                "summary": f"needs the variants {', '.join(found)} in the run; it has no {', '.join(missing)}"}
+    per_pair = []
+    for pair in pairs:
+        with_, without = scored[found[pair["with"]]], scored[found[pair["without"]]]
+        common, differences = _paired(with_, without)
+        per_pair.append({"with": pair["with"], "without": pair["without"], "datasets": common,
+                         "imputed": _imputed(common, with_, without),
+                         "mean_effect": _round(differences), "wilcoxon": claim_stats.wilcoxon(differences, alpha)})
+    for entry, p in zip(per_pair, stats.holm([e["wilcoxon"]["p_value"] for e in per_pair])):
+        entry["p_holm"] = p
+        entry["verdict"] = _decide(entry["wilcoxon"], p, alpha, needed)
+    imputed = sorted({d for e in per_pair for d in e["imputed"]})
+    parts = [f"{e['with']} vs {e['without']}: mean effect {e['mean_effect']:+.4f} "
+             f"({_why(e['wilcoxon'], e['p_holm'], alpha, needed)}"
+             + (", Holm-adjusted)" if e["wilcoxon"]["n"] >= needed else ")")
+             if e["mean_effect"] is not None else f"{e['with']} vs {e['without']}: no dataset has both"
+             for e in per_pair]
+    return {"verdict": _combine([e["verdict"] for e in per_pair]),
+            "statistic": {"pairs": per_pair, "min_datasets": needed, "imputed": imputed},
+            "datasets": sorted({d for e in per_pair for d in e["datasets"]}),
+            "summary": "; ".join(parts) + " (normalised)" + _imputed_note(imputed, "a variant's cell on"),
+            "method": method}
+
+
 # ---------------------------------------------------------------------------------------------
 # Parameters
 # ---------------------------------------------------------------------------------------------
@@ -626,6 +709,13 @@ def _check_ablations(params: dict) -> list[str]:
     return [m for part in ("larger", "smaller") if (m := ablation_problem(params[part], part))]
 
 
+def _check_pairs(params: dict) -> list[str]:
+    pairs = params["pairs"]
+    if not isinstance(pairs, list) or not pairs:
+        return ["`pairs` must be a list of tables with `with` and `without`"]
+    return [m for i, pair in enumerate(pairs) if (m := ablation_problem(pair, f"pairs[{i}]"))]
+
+
 REQUIRED = {
     "beats": ("first", "second"),
     "beats_each": ("first", "rivals"),
@@ -634,6 +724,7 @@ REQUIRED = {
     "shuffle_control": ("first", "rival"),
     "presence_vs_flavour": ("base", "key", "absent"),
     "effect_larger": ("larger", "smaller"),
+    "improves_each": ("pairs",),
 }
 CHECKS = {
     "beats": _check_sides("first", "second"),
@@ -643,6 +734,7 @@ CHECKS = {
     "shuffle_control": _check_shuffle,
     "presence_vs_flavour": lambda params: [],
     "effect_larger": _check_ablations,
+    "improves_each": _check_pairs,
 }
 TESTS = {
     "beats": test_beats,
@@ -652,4 +744,5 @@ TESTS = {
     "shuffle_control": test_shuffle_control,
     "presence_vs_flavour": test_presence_vs_flavour,
     "effect_larger": test_effect_larger,
+    "improves_each": test_improves_each,
 }

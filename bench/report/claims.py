@@ -18,8 +18,14 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from bench.report.claim_tests import ALPHA, CHECKS, REQUIRED, TESTS
+from bench.report import claim_learning_rates, claim_sizes, claim_tests
+from bench.report.claim_tests import ALPHA
 from bench.report.families import representative_text
+
+# Every test a claim can name, with the parameters it needs and their checks, from the modules that hold them.
+TESTS = {**claim_tests.TESTS, **claim_sizes.TESTS, **claim_learning_rates.TESTS}
+REQUIRED = {**claim_tests.REQUIRED, **claim_sizes.REQUIRED, **claim_learning_rates.REQUIRED}
+CHECKS = {**claim_tests.CHECKS, **claim_sizes.CHECKS, **claim_learning_rates.CHECKS}
 
 CLAIMS_FILE = Path(__file__).with_name("claims.toml")
 
@@ -38,9 +44,10 @@ def load_claims(path: Path | None = None) -> list[dict]:
     claims = raw.get("claim", [])
     for i, claim in enumerate(claims):
         name = claim.get("id", f"claim #{i + 1}")
-        for field in ("id", "statement", "test"):
-            if not isinstance(claim.get(field), str):
-                raise ClaimError(f"{path}: {name}: `{field}` must be a string")
+        for field in ("id", "statement", "test", "suite"):
+            if field in claim or field != "suite":
+                if not isinstance(claim.get(field), str):
+                    raise ClaimError(f"{path}: {name}: `{field}` must be a string")
         check_claim(claim, str(path))
     return claims
 
@@ -69,19 +76,32 @@ def evaluate_claims(board: dict, units: list[dict], trials_by_unit: dict, claims
     for claim in claims:
         check_claim(claim)
         entry = {"id": claim["id"], "statement": claim["statement"], "test": claim["test"],
-                 "params": claim["params"]}
+                 "params": claim["params"], "suite": claim.get("suite")}
         entry.update(TESTS[claim["test"]](board, units, trials_by_unit, entry["params"]))
+        entry["rests_on"] = rests_on(entry["suite"], board.get("suite"))
         out.append(entry)
     method = __doc__.split("\n\n", 1)[1].replace("\n", " ").strip()
     return {"method": f"{method} Declared representatives: {representative_text()}.", "alpha": ALPHA, "claims": out}
 
 
+def rests_on(declared: str | None, run_suite: str | None) -> str:
+    """Which suite's results a verdict rests on, in words: this run's, and whether that is the suite the claim
+    names as the one that decides it."""
+    this = f"this run (suite `{run_suite}`)" if run_suite else "this run"
+    if declared is None:
+        return this
+    if declared == run_suite:
+        return f"{this}, the suite that decides it"
+    return f"{this}; the suite that decides it is `{declared}`"
+
+
 def render(board: dict) -> list:
-    """Section 9: every claim with its verdict, statistic and datasets."""
+    """Section 9: every claim with its verdict, statistic, datasets and the suite it rests on."""
     c = board["claims"]
-    rows = [[e["statement"], f"**{e['verdict']}**", e["summary"], ", ".join(e["datasets"]) or "—"]
+    rows = [[e["statement"], f"**{e['verdict']}**", e["summary"], ", ".join(e["datasets"]) or "—",
+             e.get("rests_on") or rests_on(e.get("suite"), board.get("suite"))]
             for e in c["claims"]]
     methods = [f"*{e['statement']}* {e['method']}" for e in c["claims"] if e.get("method")]
-    return [("table", ["claim", "verdict", "statistic", "datasets"], rows, "llll"),
+    return [("table", ["claim", "verdict", "statistic", "datasets", "rests on"], rows, "lllll"),
             ("p", c["method"] + " Claims live in `bench/report/claims.toml`; add your own there."),
             ("p", "How each claim is tested:"), ("list", methods)]
