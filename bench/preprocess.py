@@ -9,7 +9,11 @@ validation and test parts, so no statistic of held-out rows leaks into a trial.
   learning models for tabular data", NeurIPS) use for their nets.
 - images and sequences: their flat pixel columns share one unit, so they are
   scaled by one mean and one std over all pixels; per-pixel scaling would blow
-  up a pixel that happens to be constant in train (an MNIST border, say).
+  up a pixel that happens to be constant in train (an MNIST border, say). With
+  several channels (shape (C, ...), C > 1) each channel gets its own mean and
+  std over all its training values, as image nets normalise RGB per channel:
+  channels may be in different units (BasicMotions' accelerometer and
+  gyroscope). One channel is scaled exactly as before.
 - categorical codes: one-hot over the most frequent ``max_categories`` codes
   seen in train; unseen, rare and missing codes (-1) become all zeros. Or, for
   nets that embed categoricals, ``categorical="codes"``: one column per
@@ -29,7 +33,7 @@ class FeatureEncoder:
     """Fit on a train ``Part``; ``transform`` returns a float32 matrix for any part.
 
     ``numeric``: "standard" or "quantile" (tabular data only; images and
-    sequences always get one global mean/std). ``categorical``: "one-hot" or
+    sequences always get one mean/std, per channel when there are several). ``categorical``: "one-hot" or
     "codes" (see the module docstring); codes come last, after the numeric
     columns and missing indicators (``n_numeric_out`` of them).
     ``max_categories``: codes kept per categorical feature.
@@ -56,8 +60,7 @@ class FeatureEncoder:
         X = np.where(missing, self.medians, X)
         self.quantile = None
         if self.pixels:
-            self.mean = np.float64(X.mean()) if X.size else 0.0
-            self.std = _safe_std(np.float64(X.std()) if X.size else 1.0)
+            self.mean, self.std = _pixel_scale(X, info.shape)
         elif self.numeric == "quantile" and X.shape[1] > 0:
             from sklearn.preprocessing import QuantileTransformer
 
@@ -92,6 +95,18 @@ class FeatureEncoder:
 
     def fit_transform(self, part, info) -> np.ndarray:
         return self.fit(part, info).transform(part)
+
+
+def _pixel_scale(X: np.ndarray, shape: tuple[int, ...] | None):
+    """One mean and std over all pixels; per channel (one value per column) when C > 1."""
+    channels = shape[0] if shape else 1
+    if channels == 1 or not X.size or X.shape[1] % channels:
+        return (np.float64(X.mean()) if X.size else 0.0), _safe_std(np.float64(X.std()) if X.size else 1.0)
+    by_channel = X.reshape(len(X), channels, -1)  # flat columns are channel-major: (C, H, W) or (C, L)
+    mean = by_channel.mean(axis=(0, 2))
+    std = _safe_std(by_channel.std(axis=(0, 2)))
+    per_column = X.shape[1] // channels
+    return np.repeat(mean, per_column), np.repeat(std, per_column)
 
 
 def _nan_median(X: np.ndarray) -> np.ndarray:

@@ -3,6 +3,13 @@
 Every index array is sorted, so a split is a set, and reproducible from
 (labels, task, folds, seed) alone. The driver computes splits once and saves
 them with the run; workers receive the indices.
+
+A dataset whose card says ``split = "published"`` (MNIST-1D at its paper's
+protocol, say) brings its own test rows (``Dataset.published_test``): they are
+the one outer test fold, whatever the suite's ``folds``, because a published
+test set is what makes a score comparable with the paper's; a second fold would
+have to invent a test set the paper never used. The inner validation part is
+still carved from the training rows, as for every other dataset.
 """
 from __future__ import annotations
 
@@ -55,10 +62,24 @@ def outer_folds(y: np.ndarray, task: str, folds: int, seed: int) -> list[tuple[n
     return [(np.sort(train), np.sort(test)) for train, test in pairs]
 
 
+def published_fold(n_rows: int, test: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The one (train part, test part) of a published split: test as given, train the rest."""
+    test = np.unique(np.asarray(test, dtype=np.int64))
+    if len(test) == 0 or len(test) >= n_rows or test[0] < 0 or test[-1] >= n_rows:
+        raise ValueError(f"a published test split must name some but not all of the {n_rows} rows, "
+                         f"as positions 0..{n_rows - 1}; got {len(test)} positions")
+    return [(np.setdiff1d(np.arange(n_rows), test), test)]
+
+
 def make_splits(
-    y: np.ndarray, task: str, folds: int, seed: int, max_train: int | None = None
+    y: np.ndarray, task: str, folds: int, seed: int, max_train: int | None = None,
+    test: np.ndarray | None = None,
 ) -> list[Split]:
     """Outer folds with an inner validation split and an optional cap on inner-train rows.
+
+    `test`: the rows of a published test split (``Dataset.published_test``); then there is one
+    outer fold, fold 0, with those rows as its test part, and `folds` is not used. Without it
+    the splits are those the suite's folds and seed give.
 
     The cap subsamples the inner train part (stratified where possible) and the
     validation part in proportion (`validation_size`), so that models which
@@ -69,7 +90,8 @@ def make_splits(
     from sklearn.model_selection import train_test_split
 
     splits = []
-    for fold, (outer_train, test) in enumerate(outer_folds(y, task, folds, seed)):
+    pairs = outer_folds(y, task, folds, seed) if test is None else published_fold(len(y), test)
+    for fold, (outer_train, outer_test) in enumerate(pairs):
         strata = _stratify(y[outer_train], task)
         train, valid = train_test_split(
             outer_train, test_size=VALID_FRACTION, random_state=seed + fold, stratify=strata
@@ -77,7 +99,7 @@ def make_splits(
         if max_train is not None and len(train) > max_train:
             train = _subsample(train, y, task, max_train, seed + fold)
             valid = _subsample(valid, y, task, validation_size(max_train), seed + fold)
-        splits.append(Split(fold, np.sort(train), np.sort(valid), np.sort(test)))
+        splits.append(Split(fold, np.sort(train), np.sort(valid), np.sort(outer_test)))
     return splits
 
 

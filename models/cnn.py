@@ -6,8 +6,12 @@ pattern (LeCun et al. 1998; Simonyan & Zisserman 2015) at a size that trains
 in seconds on a CPU. The same net in 1-D (Conv1d) for sequences, in the spirit
 of the CNN baseline of MNIST-1D (Greydanus 2020, "Scaling down deep learning").
 
-Pixels are scaled by one mean and std over the training pixels
-(``bench.preprocess.FeatureEncoder``). ``augment`` shifts each training
+Inputs come flattened channel-major, as the card's shape (C, H, W) or (C, L)
+says, and are reshaped back: the first conv takes C channels, so a
+multichannel sequence (BasicMotions: 3-axis accelerometer and gyroscope, 6
+channels; JapaneseVowels: 12 cepstrum coefficients) is one C-channel signal.
+Pixels are scaled by one mean and std over the training pixels, per channel
+when C > 1 (``bench.preprocess.FeatureEncoder``). ``augment`` shifts each training
 example by a random integer offset of up to ~8% of its size per axis (edge
 pixels repeated), the classic translation augmentation for digits; ``mixup``
 (Zhang et al. 2018, "mixup: Beyond empirical risk minimization") is the

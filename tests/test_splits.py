@@ -67,3 +67,35 @@ def test_regression_uses_plain_folds():
     y = np.linspace(0, 1, 100)
     splits = make_splits(y, "regression", folds=5, seed=0)
     assert sorted(len(s.test) for s in splits) == [20] * 5
+
+
+def test_a_published_test_split_is_the_one_outer_fold(labels):
+    test = np.arange(500, 600)
+    for folds in (1, 3, 5):
+        splits = make_splits(labels, "multiclass", folds=folds, seed=0, test=test)
+        assert len(splits) == 1 and splits[0].fold == 0
+        np.testing.assert_array_equal(splits[0].test, test)
+        inner = np.sort(np.concatenate([splits[0].train, splits[0].valid]))
+        np.testing.assert_array_equal(inner, np.arange(500))  # validation is carved from the training rows
+        assert len(splits[0].valid) == 100  # VALID_FRACTION of 500
+
+
+def test_a_published_split_still_caps_training_rows(labels):
+    split = make_splits(labels, "multiclass", folds=3, seed=0, max_train=50, test=np.arange(500, 600))[0]
+    assert len(split.train) == 50 and len(split.valid) == validation_size(50) and len(split.test) == 100
+
+
+@pytest.mark.parametrize("test", [np.array([], dtype=int), np.arange(600), np.array([-1, 3]), np.array([599, 600])])
+def test_a_published_split_must_name_some_but_not_all_rows(labels, test):
+    with pytest.raises(ValueError, match="published test split must name some but not all of the 600 rows"):
+        make_splits(labels, "multiclass", folds=3, seed=0, test=test)
+
+
+def test_mnist1d_paper_splits_as_published_4000_train_1000_test(cache_dir):
+    from bench.data import catalogue, load
+
+    dataset = load(catalogue()["mnist1d_paper"], cache_dir=cache_dir)
+    np.testing.assert_array_equal(dataset.published_test, np.arange(4000, 5000))  # the package's x_test
+    (split,) = make_splits(dataset.y, "multiclass", folds=3, seed=0, test=dataset.published_test)
+    assert len(split.train) + len(split.valid) == 4000 and len(split.test) == 1000
+    assert len(np.unique(dataset.y[split.test])) == 10

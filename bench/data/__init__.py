@@ -30,13 +30,14 @@ The names below are the layer's public face; suites are imported from
 from bench.data.cache import CACHE_FORMAT, cache_entry, card_hash, default_cache_dir, load
 from bench.data.cards import catalogue, load_card, packaged_cards_dir
 from bench.data.dataset import DataError, Dataset, DatasetCard
-from bench.data.encoding import build
+from bench.data.encoding import build, position_permutation
 from bench.data.files import FILE_KINDS, card_from_file, infer_task, read_table
-from bench.data.sources import SOURCES, mnist1d_permutation, openml_card
+from bench.data.sources import SOURCES, mnist1d_permutation, openml_card, sktime_problems
 from bench.data.summary import dataset_summary
 
 __all__ = [
     "CACHE_FORMAT", "FILE_KINDS", "SOURCES", "DataError", "Dataset", "DatasetCard", "build", "cache_entry",
     "card_from_file", "card_hash", "catalogue", "dataset_summary", "default_cache_dir", "infer_task", "load",
-    "load_card", "mnist1d_permutation", "openml_card", "packaged_cards_dir", "read_table",
+    "load_card", "mnist1d_permutation", "openml_card", "packaged_cards_dir", "position_permutation", "read_table",
+    "sktime_problems",
 ]

@@ -72,6 +72,10 @@ def card_hash(card: DatasetCard) -> str:
     }
     if card.drop:
         decisive["drop"] = list(card.drop)
+    if card.shuffle:  # added only when set, so the hashes of every other card stay as they were
+        decisive["shuffle_seed"] = card.shuffle_seed
+    if card.split != "folds":
+        decisive["split"] = card.split
     if card.source_kind in ("csv", "parquet"):
         decisive["file"] = _file_stamp(card)
     return hashlib.sha256(json.dumps(decisive, sort_keys=True).encode()).hexdigest()[:16]
@@ -86,6 +90,7 @@ def _file_stamp(card: DatasetCard) -> list[int] | None:
 
 
 _ARRAYS = ("X_num", "X_cat", "y")
+_PUBLISHED_TEST = "published_test"  # only for a card with split = "published"
 
 
 def _write_cache(dataset: Dataset, entry: Path) -> None:
@@ -95,6 +100,8 @@ def _write_cache(dataset: Dataset, entry: Path) -> None:
     try:
         for name in _ARRAYS:
             np.save(staging / f"{name}.npy", getattr(dataset, name))
+        if dataset.published_test is not None:
+            np.save(staging / f"{_PUBLISHED_TEST}.npy", dataset.published_test)
         meta = {
             "name": dataset.card.name,
             "source": dataset.card.source,
@@ -122,6 +129,9 @@ def _read_cache(card: DatasetCard, entry: Path) -> Dataset:
     n_rows = meta["n_rows"]
     if any(len(array) != n_rows for array in arrays.values()):
         raise ValueError(f"arrays do not all have {n_rows} rows")
+    published_test = None
+    if card.split == "published":  # a missing file is a broken entry: load() rebuilds it
+        published_test = np.load(entry / f"{_PUBLISHED_TEST}.npy")
     return Dataset(
         card=card,
         classes=tuple(meta["classes"]),
@@ -129,5 +139,6 @@ def _read_cache(card: DatasetCard, entry: Path) -> Dataset:
         cat_names=tuple(meta["cat_names"]),
         cat_cardinalities=tuple(meta["cat_cardinalities"]),
         notes=tuple(meta["notes"]),
+        published_test=published_test,
         **arrays,
     )

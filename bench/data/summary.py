@@ -31,6 +31,8 @@ def dataset_summary(card: DatasetCard, cache_dir: Path | None = None) -> dict[st
         "source": card.source,
         **computed,
         "shape": list(card.shape) if card.shape else None,
+        "shuffle": card.shuffle,
+        "split": card.split,
         "licence": card.licence,
         "citation": card.citation,
         "benchmarks": list(card.benchmarks),
