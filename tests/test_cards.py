@@ -33,6 +33,16 @@ def test_every_packaged_card_is_valid():
         ({"shape": "[1, 8]"}, r"'shape' is only for image"),
         ({"name": '"other"'}, r"'name' is 'other'"),
         ({"colour": '"red"'}, r"unknown field\(s\) colour; valid fields are"),
+        ({"shuffle": "true"}, r"'shuffle' permutes pixel or time positions: only for image and sequence"),
+        ({"shuffle": "1"}, r"'shuffle' must be true or false, got 1"),
+        ({"shuffle_seed": "3"}, r"'shuffle_seed' is only used with shuffle = true"),
+        ({"modality": '"sequence"', "shape": "[1, 13]", "shuffle": "true", "shuffle_seed": "-1"},
+         r"'shuffle_seed' must be an integer of at least 0, got -1"),
+        ({"modality": '"sequence"', "shape": "[1, 13]", "shuffle": "true", "shuffle_seed": '"zero"'},
+         r"'shuffle_seed' must be an integer of at least 0, got 'zero'"),
+        ({"split": '"paper"'}, r"'split' is 'paper'; valid values are folds, published"),
+        ({"split": '"published"'}, r"'split' is 'published' but source kind 'sklearn' has no published "
+                                   r"test split; sources with one: mnist1d, sktime"),
     ],
 )
 def test_a_bad_card_names_the_file_and_the_field(tmp_path, fields, message):
@@ -78,3 +88,24 @@ def test_bad_drop_fields_are_data_errors(tmp_path, drop, message):
     path = write_csv_card(tmp_path, card=CSV_CARD + f"drop = {drop}\n")
     with pytest.raises(DataError, match=r"toy\.toml: .*" + message):
         load(load_card(path), cache_dir=tmp_path / "cache")
+
+
+def test_shuffle_and_split_are_read_into_the_card(tmp_path):
+    path = write_card(tmp_path, source='"mnist1d:default"', modality='"sequence"', target='"label"',
+                      shape="[1, 40]", shuffle="true", shuffle_seed="7", split='"published"')
+    card = load_card(path)
+    assert (card.shuffle, card.shuffle_seed, card.split) == (True, 7, "published")
+    plain = load_card(write_card(tmp_path, "plain"))
+    assert (plain.shuffle, plain.shuffle_seed, plain.split) == (False, 0, "folds")
+
+
+def test_every_image_and_sequence_card_has_a_shuffled_control():
+    cards = catalogue()
+    originals = {n for n, c in cards.items() if c.modality in ("image", "sequence") and not c.shuffle}
+    for name in originals:
+        control = cards.get(f"{name}_shuffled")
+        assert control is not None, f"{name} has no {name}_shuffled card"
+        assert control.shuffle and not cards[name].shuffle
+        same = ("source", "task", "modality", "target", "shape", "split")
+        assert [getattr(control, f) for f in same] == [getattr(cards[name], f) for f in same], name
+    assert len(originals) >= 8

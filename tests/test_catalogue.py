@@ -11,8 +11,14 @@ from bench.data import catalogue, load
 
 # name: (rows, numeric features, categorical features, classes; 0 for regression), after hygiene.
 EXPECTED = {
+    "acsf1": (200, 1460, 0, 10),
+    "acsf1_shuffled": (200, 1460, 0, 10),
     "adult": (32561, 6, 8, 2),
     "ames": (2930, 33, 40, 0),
+    "arrowhead": (211, 251, 0, 3),
+    "arrowhead_shuffled": (211, 251, 0, 3),
+    "basic_motions": (80, 600, 0, 4),
+    "basic_motions_shuffled": (80, 600, 0, 4),
     "breast_cancer": (569, 30, 0, 2),
     "cmc": (1473, 9, 0, 3),
     "concrete": (1030, 8, 0, 0),
@@ -23,24 +29,39 @@ EXPECTED = {
     "diabetes": (442, 10, 0, 0),
     "diamonds": (53940, 6, 3, 0),
     "digits": (1797, 64, 0, 10),
+    "digits_shuffled": (1797, 64, 0, 10),
     "german_credit": (1000, 7, 13, 2),
+    "gunpoint": (200, 150, 0, 2),
+    "gunpoint_shuffled": (200, 150, 0, 2),
     "hepatic_injury": (281, 370, 0, 3),
     "hitters": (263, 16, 3, 0),
     "hotel_rates": (15402, 17, 9, 0),
+    "italy_power_demand": (1096, 24, 0, 2),
+    "italy_power_demand_shuffled": (1096, 24, 0, 2),
+    "japanese_vowels": (640, 348, 0, 9),
+    "japanese_vowels_shuffled": (640, 348, 0, 9),
     "kr_vs_kp": (3196, 0, 36, 2),
     "letter": (20000, 16, 0, 26),
     "magic": (19020, 10, 0, 2),
     "mnist": (5000, 784, 0, 10),
     "mnist1d": (5000, 40, 0, 10),
+    "mnist1d_paper": (5000, 40, 0, 10),
+    "mnist1d_paper_shuffled": (5000, 40, 0, 10),
     "mnist1d_shuffled": (5000, 40, 0, 10),
+    "mnist_shuffled": (5000, 784, 0, 10),
     "nass_cds": (26217, 5, 6, 2),
     "optdigits": (5620, 64, 0, 10),
+    "optdigits_shuffled": (5620, 64, 0, 10),
+    "osuleaf": (442, 427, 0, 6),
+    "osuleaf_shuffled": (442, 427, 0, 6),
     "pd_speech": (252, 751, 0, 2),
     "penbased": (10992, 16, 0, 10),
     "penguins": (344, 5, 2, 3),
     "permeability": (165, 1069, 0, 0),
     "phoneme": (5404, 5, 0, 2),
     "pima": (768, 8, 0, 2),
+    "plaid": (1074, 1344, 0, 11),
+    "plaid_shuffled": (1074, 1344, 0, 11),
     "satimage": (6435, 36, 0, 6),
     "segment": (2310, 18, 0, 7),
     "sonar": (208, 60, 0, 2),
@@ -116,6 +137,10 @@ def test_the_catalogue_meets_the_promised_counts(cache_dir):
     assert count(lambda v: v["rows"] <= 1_000) >= 10
     assert {"mnist", "digits", "optdigits"} <= {k for k, v in f.items() if v["modality"] == "image"}
     assert {"mnist1d", "mnist1d_shuffled"} <= {k for k, v in f.items() if v["modality"] == "sequence"}
+    # issue 17: at least 8 image/sequence originals, each with its <name>_shuffled control
+    originals = {k for k, c in CARDS.items() if c.modality != "tabular" and not c.shuffle}
+    assert len(originals) >= 8 and {f"{k}_shuffled" for k in originals} <= set(CARDS)
+    assert any(CARDS[k].shape[0] > 1 for k in originals)  # multichannel sequences
 
 
 def test_optdigits_is_8x8_and_mnist_28x28():
@@ -128,8 +153,21 @@ def test_mnist1d_shuffled_is_mnist1d_with_one_fixed_permutation(cache_dir):
     shuffled = load(CARDS["mnist1d_shuffled"], cache_dir=cache_dir)
     permutation = data.mnist1d_permutation()
     assert sorted(permutation) == list(range(40)) and not np.array_equal(permutation, np.arange(40))
+    # the shuffle option reproduces the permutation mnist1d_shuffled had before the option existed
+    np.testing.assert_array_equal(permutation, np.random.default_rng(0).permutation(40))
+    np.testing.assert_array_equal(data.position_permutation((1, 40), 0), permutation)
     np.testing.assert_array_equal(np.asarray(shuffled.X_num), np.asarray(plain.X_num)[:, permutation])
     np.testing.assert_array_equal(np.asarray(shuffled.y), np.asarray(plain.y))
+
+
+@pytest.mark.parametrize("name", sorted(n for n, c in CARDS.items() if c.shuffle))
+def test_every_shuffled_card_holds_its_originals_values_and_labels(name, cache_dir):
+    original = load(CARDS[name.removesuffix("_shuffled")], cache_dir=cache_dir)
+    shuffled = load(CARDS[name], cache_dir=cache_dir)
+    order = data.position_permutation(CARDS[name].shape, CARDS[name].shuffle_seed)
+    np.testing.assert_array_equal(np.asarray(shuffled.X_num), np.asarray(original.X_num)[:, order])
+    np.testing.assert_array_equal(np.asarray(shuffled.y), np.asarray(original.y))
+    assert shuffled.num_names == original.num_names
 
 
 def test_known_hygiene_notes_on_packaged_data(cache_dir):
@@ -176,7 +214,10 @@ def test_suites_cover_what_their_names_promise(cache_dir):
     assert set(suites["standard"]["datasets"]) == set(CARDS) and suites["standard"]["folds"] == 3
     assert set(suites["tabular"]["datasets"]) == {k for k, v in f.items() if v["modality"] == "tabular"}
     assert set(suites["image"]["datasets"]) == {k for k, v in f.items() if v["modality"] == "image"}
-    assert set(suites["small-data"]["datasets"]) == {k for k, v in f.items() if v["rows"] <= 1_000}
+    assert set(suites["sequence"]["datasets"]) == {k for k, v in f.items() if v["modality"] == "sequence"}
+    # small-data is the tabular slice: the small UCR/UEA sequence sets live in the sequence suite
+    assert set(suites["small-data"]["datasets"]) == {k for k, v in f.items()
+                                                     if v["rows"] <= 1_000 and v["modality"] == "tabular"}
     curve = suites["learning-curve"]
     assert curve["train_sizes"] == [100, 300, 1000, 3000, 10000]
     assert {k for k, v in f.items() if v["rows"] > 10_000} <= set(curve["datasets"])

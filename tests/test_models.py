@@ -451,3 +451,32 @@ def test_trainer_averages_the_probabilities_of_k_members():
         members = torch.softmax(fitted.net(torch.from_numpy(encoder.transform(test))).double(), dim=2)
     np.testing.assert_allclose(fitted.predict(test), members.mean(dim=1).numpy(), rtol=1e-6, atol=1e-9)
     assert len(fitted.curves["valid_loss"]) == fitted.n_iter == 3
+
+
+def test_cnn_fits_a_multichannel_sequence(tmp_path):
+    """BasicMotions (UEA): 6 channels x 100 steps, flattened channel-major, as the card's shape says."""
+    if "cnn" not in MODELS:
+        pytest.skip("needs cnn")
+    from bench.data import catalogue, load
+    from bench.splits import make_splits
+
+    card = catalogue()["basic_motions"]
+    dataset = load(card, cache_dir=tmp_path)
+    split = make_splits(dataset.y, card.task, folds=1, seed=0)[0]
+    train, valid, test = (dataset.part(i) for i in (split.train, split.valid, split.test))
+    spec = MODELS["cnn"]
+    fitted = spec.fit(capped(spec, QUICK), train, valid, dataset.info, FitContext(seed=0))
+    proba = fitted.predict(test)
+    assert proba.shape == (len(test.y), 4) and np.allclose(proba.sum(axis=1), 1, atol=1e-4)
+    assert np.mean(proba.argmax(axis=1) == test.y) > 0.5  # 4 balanced classes: chance is 0.25
+
+
+def test_encoder_scales_each_channel_on_its_own_when_there_are_several():
+    info = DataInfo("multiclass", "sequence", 2, shape=(2, 3))
+    rng = np.random.default_rng(0)
+    X = np.hstack([rng.normal(0, 1, (50, 3)), rng.normal(500, 100, (50, 3))])  # two units, one row
+    out = FeatureEncoder().fit(_part(X), info).transform(_part(X))
+    for channel in (out[:, :3], out[:, 3:]):
+        assert abs(channel.mean()) < 1e-5 and abs(channel.std() - 1) < 1e-4
+    single = FeatureEncoder().fit(_part(X[:, :3]), DataInfo("multiclass", "sequence", 2, shape=(1, 3)))
+    assert np.ndim(single.mean) == 0  # one channel: one mean and std over every value, as before
