@@ -25,7 +25,8 @@ well as the learning rate (``RATE_SCHEDULES``).
 Speed (see ``perf/mlp_throughput.py``): the hot loop holds no per-batch sync
 (no ``.item()``), no per-batch gather (one shuffle per epoch, then views), no
 scheduler object (the learning rate is written into the optimiser only when a
-schedule changes it), ``zero_grad(set_to_none=True)``, the fused AdamW kernel,
+schedule changes it), ``zero_grad(set_to_none=True)``, the fused AdamW kernel
+called without ``Optimizer.step``'s Python bookkeeping (``_fused_step``),
 and a dropout whose CPU mask comes from NumPy (torch's CPU ``bernoulli_`` costs
 as much as the matrix multiplies of a 256-wide layer).
 """
@@ -207,6 +208,7 @@ def fit_net(
     net = build().to(device)
     optimizer = _adamw(net.parameters() if parameter_groups is None else parameter_groups(net), lr, weight_decay,
                        device, betas)
+    optimizer_step = _fused_step(optimizer)
     base_decay = [group["weight_decay"] for group in optimizer.param_groups]
     dropouts = [module for module in net.modules() if isinstance(module, Dropout)]
     base_rates = [module.p for module in dropouts]
@@ -262,7 +264,7 @@ def fit_net(
             loss.backward()
             if gradient_clipping_norm is not None:
                 torch.nn.utils.clip_grad_norm_(net.parameters(), gradient_clipping_norm)
-            optimizer.step()
+            optimizer_step()
             step += 1
             set_rates(step)
             loss_sum.add_(loss.detach(), alpha=stop - start)
@@ -304,6 +306,39 @@ def _adamw(params, lr: float, weight_decay: float, device: torch.device,
         return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, betas=betas, fused=True)
     except (RuntimeError, TypeError):  # a device or dtype without a fused kernel
         return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, betas=betas)
+
+
+def _fused_step(optimizer: torch.optim.Optimizer) -> Callable[[], None]:
+    """``optimizer.step`` for a fused AdamW, calling the fused kernel itself after the first step.
+
+    ``Optimizer.step`` spends about as long in Python (hooks, grouping the tensors by device and dtype,
+    checking each parameter's state) as the kernel takes for the 3x256 MLP: 0.30 ms a step against 0.16 ms
+    for the kernel alone, on one Xeon thread. The arithmetic is the same kernel with the same arguments,
+    so the weights are bit-identical. The first step, and any step where a parameter has no gradient, go
+    through ``optimizer.step``, which creates the state and skips such parameters as usual.
+    """
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    one_kind = len({(p.device, p.dtype) for p in params}) == 1
+    if not (optimizer.defaults.get("fused") and one_kind and hasattr(torch, "_fused_adamw_")
+            and not optimizer.defaults.get("amsgrad")):
+        return optimizer.step
+    state: list[tuple[list, list, list]] = []  # per group: exp_avg, exp_avg_sq and step tensors
+
+    def step() -> None:
+        grads = [[p.grad for p in group["params"]] for group in optimizer.param_groups]
+        if not state or any(g is None for group_grads in grads for g in group_grads):
+            optimizer.step()
+            if not state and all(p in optimizer.state for p in params):
+                state.extend(tuple([optimizer.state[p][name] for p in group["params"]]
+                                   for name in ("exp_avg", "exp_avg_sq", "step")) for group in optimizer.param_groups)
+            return
+        for group, group_grads, (exp_avgs, exp_avg_sqs, steps) in zip(optimizer.param_groups, grads, state):
+            torch._foreach_add_(steps, 1)
+            torch._fused_adamw_(group["params"], group_grads, exp_avgs, exp_avg_sqs, [], steps, amsgrad=False,
+                                lr=group["lr"], beta1=group["betas"][0], beta2=group["betas"][1],
+                                weight_decay=group["weight_decay"], eps=group["eps"], maximize=False)
+
+    return step
 
 
 @torch.inference_mode()
