@@ -91,7 +91,9 @@ class Dropout(torch.nn.Module):
             return x
         if x.device.type != "cpu":
             return F.dropout(x, self.p, training=True)
-        bits = np.frombuffer(self.rng.bytes(2 * x.numel()), dtype=np.uint16).reshape(x.shape)
+        n = x.numel()
+        # 64 raw bits a draw, cut into four 16-bit numbers: half the time of ``rng.bytes``, which draws 32 at a time.
+        bits = self.rng.bit_generator.random_raw(-(-n // 4)).view(np.uint16)[:n].reshape(x.shape)
         mask = (bits >= self.threshold).astype(np.float32)
         mask *= np.float32(1.0 / (1.0 - self.p))
         return x * torch.from_numpy(mask)
