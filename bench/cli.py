@@ -55,9 +55,18 @@ def cmd_run(args) -> int:
     threads = threads_for(workers, args.threads, args.scheduler)
     limits = unit_limits(config, workers, args.unit_memory, args.unit_timeout)
     claims_file = _claims(args)  # checked before the run, not after it
+    shard = _shard(args.shard)
+    cost_sources = [Path(p) for p in split_names(args.cost_from or "")]
     out = Path(args.out or Path("reports") / config.suite)
-    store = Store(Path(args.store) if args.store else out / "results.sqlite")
+    store_path = Path(args.store) if args.store else out / "results.sqlite"
     cache_dir = Path(args.cache) if args.cache else default_cache_dir()
+    if args.dry_run:
+        from bench.runner import dry_run
+
+        store = Store(store_path, create=False) if store_path.exists() else Store(Path(":memory:"))
+        return _print_dry_run(config, dry_run(config, store, cards, specs, cache_dir, max(1, workers), threads,
+                                               shard, cost_sources), workers, shard)
+    store = Store(store_path)
     budget = " or ".join(filter(None, [config.trials and f"{config.trials} trials",
                                        config.seconds and f"{config.seconds:g} s"]))
     cap = f"training rows capped at {config.max_train:,}" if config.max_train else "no cap on training rows"
@@ -70,16 +79,43 @@ def cmd_run(args) -> int:
     try:
         with store.exclusive():
             summary = execute(config, store, cards, specs, cache_dir, workers, threads, args.scheduler, limits,
-                              progress=not args.no_progress)
+                              progress=not args.no_progress, shard=shard, cost_sources=cost_sources)
     except (ExecutorError, StoreError) as error:
         raise UsageError(str(error)) from None
     from bench.report import write_report  # here: scipy and matplotlib cost the cold start a second
 
     board = write_report(store, config.run_id, out, claims_file=claims_file)
     print(f"ran {summary['units']} unit(s) ({summary['trials']} trials, {summary['failed_units']} failed), "
-          f"skipped {summary['skipped']} finished; {summary['wall_s']:.1f} s", file=sys.stderr)
+          f"skipped {summary['skipped']} finished; {summary['wall_s']:.1f} s"
+          + (f" (estimated {summary['estimate']['wall_s']:.0f} s: {summary['wall_s'] / summary['estimate']['wall_s']:.2f}x)"
+             if summary.get("estimate") and summary["estimate"]["wall_s"] else ""), file=sys.stderr)
     _print_models(board)
     print(f"wrote {out / 'leaderboard.md'} and {out / 'leaderboard.json'}; store {store.path}")
+    return 0
+
+
+def _shard(text: str | None) -> tuple[int, int] | None:
+    """--shard I/N: the I-th of N shares of the units (1 <= I <= N)."""
+    if text is None:
+        return None
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise UsageError(f"--shard {text}: write it as I/N, e.g. 2/4 for the second of four shares") from None
+    if not 1 <= index <= count:
+        raise UsageError(f"--shard {text}: I must be between 1 and N")
+    return index, count
+
+
+def _print_dry_run(config, result: dict, workers: int, shard) -> int:
+    share = f", shard {shard[0]}/{shard[1]}" if shard else ""
+    print(f"dry run of {config.run_id} (suite {config.suite}{share}): {result['to_run']} of {result['total_units']} "
+          f"unit(s) to run; nothing was run or written")
+    for row in result["units"]:
+        print(f"  {row['dataset']:<28} {row['model']:<40} {row['units']:>3} unit(s)")
+    from bench.estimate import describe_estimate
+
+    print(describe_estimate(result["estimate"]))
     return 0
 
 
@@ -153,6 +189,15 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_merge(args) -> int:
+    from bench.merge import merge
+
+    counts = merge([Path(p) for p in args.sources], Path(args.out))
+    print(f"merged run {counts['run_id']} from {counts['sources']} piece(s) into {counts['out']}: "
+          f"{counts['units']} unit(s) added, {counts['duplicates']} already there")
+    return 0
+
+
 def cmd_compare(args) -> int:
     from bench.compare import compare, load_leaderboard
 
@@ -196,9 +241,9 @@ def cmd_datasets(args) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{'name':<24}{'task':<12}{'modality':<10}{'rows':>8}{'features':>10}{'categ.':>8}{'missing':>9}  source")
+    print(f"{'name':<29}{'task':<12}{'modality':<10}{'rows':>8}{'features':>10}{'categ.':>8}{'missing':>9}  source")
     for r in rows:
-        print(f"{r['name']:<24}{r['task']:<12}{r['modality']:<10}{r['n_rows']:>8}{r['n_features']:>10}"
+        print(f"{r['name']:<29}{r['task']:<12}{r['modality']:<10}{r['n_rows']:>8}{r['n_features']:>10}"
               f"{r['n_categorical']:>8}{r['missing_share']:>9.3f}  {r['source']}")
     return 0
 
@@ -274,6 +319,13 @@ def parser() -> argparse.ArgumentParser:
                      help=f"wall-clock limit per unit in seconds (default: {DEFAULT_UNIT_TIMEOUT_S:g}, "
                           "or twice --seconds if that is longer)")
     run.add_argument("--claims", help="a TOML file of claims to test in the report (default: the packaged ones)")
+    run.add_argument("--shard", metavar="I/N", help="run the I-th of N deterministic shares of the units (balanced "
+                                                    "by expected cost), for machines without a shared cluster; "
+                                                    "combine their stores with `bench merge`")
+    run.add_argument("--dry-run", action="store_true", help="print the units and an estimate of the wall time "
+                                                            "from a cost model fitted to stored runs; run nothing")
+    run.add_argument("--cost-from", metavar="PATHS", help="comma-separated stores or exports to fit the cost model "
+                                                          "on, besides the run's store and the packaged references")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.set_defaults(handler=cmd_run)
 
@@ -311,6 +363,13 @@ def parser() -> argparse.ArgumentParser:
                              "is the dataset row index; targets are not in the store, so join them from the "
                              "dataset (bench.data.load)")
     export.set_defaults(handler=cmd_export)
+
+    merging = commands.add_parser(
+        "merge", help="combine the stores or exports of one run (shards, sittings) into one, keyed by unit")
+    merging.add_argument("sources", nargs="+", help="stores (.sqlite, or a run folder) or exports (.jsonl.gz)")
+    merging.add_argument("--out", required=True, help="the merged store (created or added to), or an export "
+                                                      "when it ends in .jsonl.gz")
+    merging.set_defaults(handler=cmd_merge)
 
     comparison = commands.add_parser(
         "compare", help="regression check: exit 1 when a score dropped beyond its noise band")

@@ -6,9 +6,11 @@ never when or where it ran, so the same command resumes the same run.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import math
 import sys
 import time
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from bench.config import RunConfig, sampler_settings
 from bench.data import Dataset, DatasetCard, dataset_summary, load
 from bench.data.hygiene import shared_duplicates
 from bench.environment import environment
+from bench.estimate import estimate, reference_exports
 from bench.executor import open_executor, run_units
 from bench.contract import ModelSpec
 from bench.isolation import Limits
@@ -56,16 +59,19 @@ def describe(config: RunConfig, cards: dict[str, DatasetCard], specs: dict[str, 
 
 
 def plan(config: RunConfig, store: Store, cards: dict[str, DatasetCard], datasets: dict[str, Dataset],
-         specs: dict[str, ModelSpec], cache_dir: Path, threads: int) -> tuple[list[UnitTask], int, dict]:
-    """Unfinished units of the run, how many units it has in all, and per dataset the number of
-    test rows that duplicate a training row in each fold. Saves the splits."""
+         specs: dict[str, ModelSpec], cache_dir: Path, threads: int,
+         shard: tuple[int, int] | None = None, save_splits: bool = True) -> tuple[list[UnitTask], int, dict]:
+    """Unfinished units of the run (of its shard `(i, n)`, the i-th of n, when given), how many units it (the
+    shard) has in all, and per dataset the number of test rows that duplicate a training row in each fold.
+    Saves the splits unless told not to."""
     run_id = config.run_id
     finished = store.finished_units(run_id)
-    tasks, total, shared = [], 0, {}
+    tasks, shared = [], {}
     for name in config.datasets:
         card, dataset = cards[name], datasets[name]
         parts = []  # (fold, train_size, train, valid, test)
-        splits = make_splits(dataset.y, card.task, config.folds, config.seed, config.max_train)
+        splits = make_splits(dataset.y, card.task, config.folds, config.seed, config.max_train,
+                             test=dataset.published_test)
         shared[name] = [shared_duplicates(dataset, s.train, s.test) for s in splits]
         for split in splits:
             if config.train_sizes:
@@ -74,24 +80,38 @@ def plan(config: RunConfig, store: Store, cards: dict[str, DatasetCard], dataset
                 parts += [(split.fold, size, train, valids[size], split.test) for size, train in subsets.items()]
             else:
                 parts.append((split.fold, 0, split.train, split.valid, split.test))
-        for fold, size, train, valid, test in parts:
+        for fold, size, train, valid, test in parts if save_splits else ():
             store.save_split(run_id, name, fold, train, valid, test, train_size=size)
         for model in config.models:
             if not specs[model].supports(card.task, card.modality):
                 continue
             for fold, size, train, valid, test in parts:
-                total += 1
-                key = unit_key(run_id, name, model, fold, size)
-                if key in finished:
-                    continue
                 tasks.append(UnitTask(
-                    unit_key=key, card=card, cache_dir=cache_dir, model=model, fold=fold, train=train,
-                    valid=valid, test=test, budget=config.budget, seed=config.seed, sampler=config.sampler,
-                    startup_trials=config.startup_trials, metric=config.metric(card.task),
-                    device=config.device, threads=threads, train_size=size,
+                    unit_key=unit_key(run_id, name, model, fold, size), card=card, cache_dir=cache_dir,
+                    model=model, fold=fold, train=train, valid=valid, test=test, budget=config.budget,
+                    seed=config.seed, sampler=config.sampler, startup_trials=config.startup_trials,
+                    metric=config.metric(card.task), device=config.device, threads=threads, train_size=size,
                 ))
-    tasks.sort(key=lambda t: -expected_cost(t, datasets[t.card.name], specs[t.model]))
-    return tasks, total, shared
+    costs = {t.unit_key: expected_cost(t, datasets[t.card.name], specs[t.model]) for t in tasks}
+    tasks.sort(key=lambda t: (-costs[t.unit_key], t.unit_key))
+    if shard is not None:
+        tasks = shard_units(tasks, [costs[t.unit_key] for t in tasks], *shard)
+    return [t for t in tasks if t.unit_key not in finished], len(tasks), shared
+
+
+def shard_units(tasks: list, costs: list[float], index: int, count: int) -> list:
+    """The `index`-th (1-based) of `count` shares of the units, balanced by expected cost: units taken in the
+    given order (longest first) each go to the share with the least cost so far, ties to the lower share.
+    Deterministic from the run's configuration alone, finished units included, so that every machine and
+    every resume computes the same shares."""
+    loads = [(0.0, share) for share in range(count)]
+    mine = []
+    for task, cost in zip(tasks, costs):
+        load, share = heapq.heappop(loads)
+        heapq.heappush(loads, (load + cost, share))
+        if share == index - 1:
+            mine.append(task)
+    return mine
 
 
 def expected_cost(task: UnitTask, dataset: Dataset, spec: ModelSpec) -> float:
@@ -103,10 +123,23 @@ def expected_cost(task: UnitTask, dataset: Dataset, spec: ModelSpec) -> float:
     return len(task.train) * math.sqrt(features) * family
 
 
+def dry_run(config: RunConfig, store: Store, cards: dict[str, DatasetCard], specs: dict[str, ModelSpec],
+            cache_dir: Path, workers: int, threads: int, shard: tuple[int, int] | None = None,
+            cost_sources: list[Path] = ()) -> dict:
+    """The units a run would run (its shard's, unfinished) and their estimated time; runs and writes nothing."""
+    datasets = {name: load(cards[name], cache_dir) for name in config.datasets}
+    tasks, total, _ = plan(config, store, cards, datasets, specs, cache_dir, threads, shard, save_splits=False)
+    units = Counter((t.card.name, t.model) for t in tasks)
+    return {"total_units": total, "to_run": len(tasks), "units": [
+        {"dataset": d, "model": m, "units": n} for (d, m), n in sorted(units.items())],
+        "estimate": estimate(config, tasks, datasets, specs, workers, [store.path, *cost_sources, *reference_exports()])}
+
+
 def execute(config: RunConfig, store: Store, cards: dict[str, DatasetCard], specs: dict[str, ModelSpec],
             cache_dir: Path, workers: int, threads: int, scheduler: str | None, limits: Limits = Limits(),
-            progress: bool = True) -> dict:
-    """Run every unfinished unit of the run and record it; returns a summary."""
+            progress: bool = True, shard: tuple[int, int] | None = None, cost_sources: list[Path] = ()) -> dict:
+    """Run every unfinished unit of the run (of its shard, when given) and record it; returns a summary, with
+    the cost model's estimate of the sitting beside its real time."""
     from tqdm import tqdm
 
     started = time.monotonic()
@@ -115,13 +148,19 @@ def execute(config: RunConfig, store: Store, cards: dict[str, DatasetCard], spec
         # The fork server imports the models' libraries while the run is planned.
         datasets = {name: load(cards[name], cache_dir) for name in config.datasets}
         run_id = config.run_id
-        tasks, total, shared = plan(config, store, cards, datasets, specs, cache_dir, threads)
+        tasks, total, shared = plan(config, store, cards, datasets, specs, cache_dir, threads, shard)
         store.ensure_run(run_id, describe(config, cards, specs, cache_dir, shared))
         for name, counts in shared.items():
             if any(counts):
                 print(f"warning: {name}: {sum(counts)} test row(s) exactly duplicate a training row",
                       file=sys.stderr)
-        sitting = store.start_sitting(run_id, workers, environment(threads, config.device))
+        guess = estimate(config, tasks, datasets, specs, workers, [store.path, *cost_sources, *reference_exports()])
+        recorded = environment(threads, config.device)
+        if shard is not None:
+            recorded["shard"] = f"{shard[0]}/{shard[1]}"
+        if guess is not None and tasks:
+            recorded["estimate"] = {k: guess[k] for k in ("units", "unit_s", "wall_s")}
+        sitting = store.start_sitting(run_id, workers, recorded)
         counts = {"units": 0, "trials": 0, "failed_units": 0, "skipped": total - len(tasks)}
         bar = tqdm(total=total, initial=total - len(tasks), unit="unit", disable=not progress,
                    file=sys.stderr, dynamic_ncols=True, desc=config.suite)
@@ -144,4 +183,5 @@ def execute(config: RunConfig, store: Store, cards: dict[str, DatasetCard], spec
             store.finish_sitting(sitting)
     counts["wall_s"] = time.monotonic() - started
     counts["total_units"] = total
+    counts["estimate"] = guess if tasks else None
     return counts

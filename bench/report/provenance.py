@@ -149,6 +149,8 @@ def provenance(store: Store, run_id: str, config: dict, units: list[dict], sitti
             {"started": _iso(s["started"]), "finished": _iso(s["finished"]), "workers": s["workers"],
              "wall_s": None if s["finished"] is None else round(s["finished"] - s["started"], 3),
              "git_revision": s["environment"].get("git_revision")}
+            # a sitting's shard and its cost model's estimate (bench/estimate.py), when it recorded them
+            | {key: s["environment"][key] for key in ("shard", "estimate") if key in s["environment"]}
             for s in sittings
         ],
         "wall_s": round(sum(s["finished"] - s["started"] for s in finished), 3),
@@ -165,6 +167,17 @@ def provenance(store: Store, run_id: str, config: dict, units: list[dict], sitti
         "coverage": coverage(config, units, results, expected),
         "imputation": IMPUTATION,
     }
+
+
+def _estimate_text(sitting: dict) -> str:
+    """', estimated 120 s for 40 units, took 150 s (1.25x the estimate)', or nothing."""
+    estimate = sitting.get("estimate")
+    if not estimate:
+        return ""
+    text = f", estimated {estimate['wall_s']:.0f} s for {estimate['units']} unit(s)"
+    if sitting["wall_s"] and estimate["wall_s"]:
+        text += f", took {sitting['wall_s']:.0f} s ({sitting['wall_s'] / estimate['wall_s']:.2f}x the estimate)"
+    return text
 
 
 def render(board: dict) -> list:
@@ -189,7 +202,8 @@ def render(board: dict) -> list:
         f"wall time {clock['wall_s']:.1f} s over {len(p['sittings'])} sitting(s); "
         f"model time {clock['model_s']:.1f} s; "
         f"harness overhead {fmt(None if overhead is None else 100 * overhead, 1)}% of worker time",
-        "sittings: " + "; ".join(f"{s['started']} to {s['finished'] or 'unfinished'} ({s['workers']} worker(s))"
+        "sittings: " + "; ".join(f"{s['started']} to {s['finished'] or 'unfinished'} ({s['workers']} worker(s)"
+                                 + (f", shard {s['shard']}" if s.get("shard") else "") + ")" + _estimate_text(s)
                                  for s in p["sittings"]),
         f"units: {u['expected']} expected, {u['recorded']} recorded, {u['done']} done, {u['failed']} failed, "
         f"{u['missing']} missing; applicability {p['applicability']}",
