@@ -515,6 +515,23 @@ def test_learning_curves_find_where_deep_starts_to_win(tmp_path):
     assert {r["train_size"] for r in board["results"]} == {10000}
     assert crossing([1, 2, 3], [0.1, 0.2, 0.3]) == (1, "deep ahead at every size")
     assert crossing([1, 2, 3], [-0.1, 0.2, -0.3])[0] is None
+    # Over datasets, with an interval: every dataset crosses at 10,000 rows, so every resample does too.
+    assert curves["crossing"]["crossing"] == 10000 and curves["crossing"]["interval"] == [10000, 10000]
+    assert "95% bootstrap interval over datasets: 10,000 to 10,000" in (tmp_path / "leaderboard.md").read_text()
+
+
+def test_the_crossing_interval_widens_when_datasets_disagree():
+    from bench.report.learning_curves import crossing_interval
+
+    sizes = (100, 1000, 10000)
+    agree = {f"d{i}": {"deep": dict(zip(sizes, (0.2, 0.5, 0.9))), "tree": dict(zip(sizes, (0.5, 0.6, 0.8)))}
+             for i in range(6)}
+    assert crossing_interval(agree)["interval"] == [10000, 10000]
+    mixed = dict(agree) | {f"e{i}": {"deep": dict(zip(sizes, (0.6, 0.7, 0.9))), "tree": dict(zip(sizes, (0.5, 0.6, 0.8)))}
+                           for i in range(3)} | {f"f{i}": {"deep": dict(zip(sizes, (0.1, 0.2, 0.3))),
+                                                           "tree": dict(zip(sizes, (0.5, 0.6, 0.8)))} for i in range(3)}
+    result = crossing_interval(mixed)
+    assert result["interval"][0] <= 10000 and result["interval"][1] is None and 0 < result["never_share"] < 1
 
 
 def test_where_deep_wins_and_guidance(report):

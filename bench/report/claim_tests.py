@@ -30,6 +30,7 @@ from bench import stats
 from bench.contract import Status, best_trial, parse_variant
 from bench.report import claim_stats
 from bench.report.families import FAMILIES, counted, representatives, with_signal
+from bench.report.learning_curves import crossing_text
 
 ALPHA = 0.05
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
@@ -265,6 +266,9 @@ def _each(board: dict, params: dict, sign: int) -> dict:
     imputed = sorted({d for e in per_rival for d in e["imputed"]})
     sizes = sorted({s for r in first.values() for s in r.get("train_sizes", ())})
     read_at = f"; read at training sizes {', '.join(map(str, sizes))} of the learning curve" if sizes else ""
+    curve = board.get("learning_curves", {}).get("crossing")
+    if sizes and curve and curve.get("available"):  # the small-data claim read as a curve (section 7)
+        read_at += ". " + crossing_text(curve)
     return {"verdict": verdict,
             "statistic": {"rivals": per_rival, "min_datasets": needed, "imputed": imputed, "train_sizes": sizes},
             "datasets": sorted({d for e in per_rival for d in e["datasets"]}),

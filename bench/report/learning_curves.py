@@ -46,13 +46,14 @@ def learning_curves(board: dict) -> dict:
         return {"available": False, "method": METHOD,
                 "note": "this run has no training sizes; run a suite with train_sizes (e.g. learning-curve)"}
     sizes = sorted({r["train_size"] for r in rows})
-    by_dataset = defaultdict(list)
+    cells_by_dataset = defaultdict(list)
     for row in rows:
-        by_dataset[row["dataset"]].append(row)
+        cells_by_dataset[row["dataset"]].append(row)
     datasets_out = {}
     normalized = defaultdict(lambda: defaultdict(list))  # family -> size -> values
+    by_dataset = defaultdict(lambda: defaultdict(dict))  # dataset -> family -> size -> value
     duel = defaultdict(lambda: {"win": 0, "tie": 0, "loss": 0})  # size -> deep vs tree outcomes
-    for dataset, cells in sorted(by_dataset.items()):
+    for dataset, cells in sorted(cells_by_dataset.items()):
         best, low = max(r["score"] for r in cells), board["datasets"][dataset]["low_anchor"]
         models = {}
         for row in sorted(cells, key=lambda r: (r["model"], r["train_size"])):
@@ -70,7 +71,9 @@ def learning_curves(board: dict) -> dict:
                 if chosen is not None:
                     points.append((size, chosen))
                     if best > low:
-                        normalized[family][size].append(min(1.0, max(0.0, (chosen["score"] - low) / (best - low))))
+                        value = min(1.0, max(0.0, (chosen["score"] - low) / (best - low)))
+                        normalized[family][size].append(value)
+                        by_dataset[dataset][family][size] = value
             if points:
                 families_out[family] = {"sizes": [s for s, _ in points], "scores": [c["score"] for _, c in points],
                                         "models": [c["model"] for _, c in points]}
@@ -103,7 +106,53 @@ def learning_curves(board: dict) -> dict:
         "families": aggregate,
         "deep_vs_tree_by_size": [{"train_size": s, "deep_wins": duel[s]["win"], "ties": duel[s]["tie"],
                                   "tree_wins": duel[s]["loss"]} for s in sizes if s in duel],
+        "crossing": crossing_interval(by_dataset),
     }
+
+
+BOOTSTRAP_DRAWS = 2000
+
+
+def crossing_interval(by_dataset: dict, draws: int = BOOTSTRAP_DRAWS, seed: int = 0) -> dict:
+    """Where the deep line crosses the tree line over all datasets, with an interval: the mean normalised
+    deep - tree difference at each size (over the datasets with both families there), its crossing
+    (`crossing`), and the 2.5% and 97.5% quantiles of the crossing over a bootstrap of datasets (Efron &
+    Tibshirani 1993; percentile interval, seeded), a crossing that never happens counting as beyond the
+    largest size."""
+    differences = {d: {s: f["deep"][s] - f["tree"][s] for s in f["deep"] if s in f.get("tree", {})}
+                   for d, f in by_dataset.items() if "deep" in f and "tree" in f}
+    differences = {d: v for d, v in differences.items() if v}
+    if not differences:
+        return {"available": False, "note": "no dataset has both a deep and a tree model at some size"}
+    names = sorted(differences)
+    sizes = sorted({s for v in differences.values() for s in v})
+
+    def crossing_of(sample: list[str]) -> float:
+        means = [(s, [differences[d][s] for d in sample if s in differences[d]]) for s in sizes]
+        means = [(s, float(np.mean(v))) for s, v in means if v]
+        found, _ = crossing([s for s, _ in means], [m for _, m in means])
+        return float(found) if found is not None else np.inf
+
+    point = crossing_of(names)
+    rng = np.random.default_rng(seed)
+    boot = np.array([crossing_of([names[i] for i in rng.integers(0, len(names), len(names))]) for _ in range(draws)])
+    low, high = np.quantile(boot, [0.025, 0.975], method="lower"), np.quantile(boot, [0.025, 0.975], method="higher")
+    return {"available": True, "datasets": len(names), "sizes": sizes,
+            "crossing": None if np.isinf(point) else int(point),
+            "interval": [None if np.isinf(low[0]) else int(low[0]), None if np.isinf(high[1]) else int(high[1])],
+            "never_share": round(float(np.isinf(boot).mean()), 3), "draws": draws}
+
+
+def crossing_text(c: dict) -> str:
+    """The aggregate crossing in words."""
+    if not c.get("available"):
+        return c.get("note", "")
+    beyond = f"beyond {c['sizes'][-1]:,} rows"
+    at = f"from {c['crossing']:,} rows" if c["crossing"] is not None else f"never up to {c['sizes'][-1]:,} rows"
+    low, high = (f"{v:,}" if v is not None else beyond for v in c["interval"])
+    return (f"Over {c['datasets']} datasets, the mean deep - tree normalised difference has deep stay ahead {at} "
+            f"(95% bootstrap interval over datasets: {low} to {high}; {c['never_share']:.0%} of {c['draws']} "
+            f"resamples never cross up to the largest size).")
 
 
 def render(board: dict) -> list:
@@ -122,6 +171,8 @@ def render(board: dict) -> list:
                    for f, d in lc["families"].items()]
     if family_rows:
         blocks.append(("table", ["family", "mean normalised score by training rows"], family_rows, "ll"))
+    if lc.get("crossing"):
+        blocks.append(("p", crossing_text(lc["crossing"])))
     blocks += [("p", lc["method"]), ("figure", "learning_curves")]
     return blocks
 
