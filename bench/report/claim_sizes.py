@@ -1,5 +1,5 @@
 """Claims read along training sizes (runs with `train_sizes`, the learning-curve suite): does an ablation's
-effect grow with the data? The test takes the learning-curve cells of the leaderboard (section 7), one per
+effect grow with the data? The test takes the learning-curve cells of the leaderboard (section 5), one per
 dataset, model and training size, and returns its verdict as every claim test does (claim_tests.py).
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from bench.report.families import counted, with_signal
 
 
 def normalised_curves(board: dict) -> dict[str, dict[str, dict[int, dict]]]:
-    """dataset -> model -> training size -> the counted learning-curve cell, with `normalized` set as section 7
+    """dataset -> model -> training size -> the counted learning-curve cell, with `normalized` set as section 5
     sets it: the dataset's robust low anchor 0, the best score of any model at any size 1, clipped to [0, 1].
     Datasets that carry no signal (section 2) are left out."""
     signal = with_signal(board)
@@ -44,7 +44,7 @@ def test_grows_with_size(board: dict, units: list[dict], trials_by_unit: dict, p
     key = next((k for k in fixed_a if fixed_a[k] != fixed_b.get(k)), "?")
     method = (f"Per dataset and training size of the learning curve, the effect is the normalised score of "
               f"{larger} minus {smaller} (two variants that differ in {key} alone), each size normalised as "
-              f"section 7 normalises it (the dataset's robust low anchor 0, the best score of any model at any size "
+              f"section 5 normalises it (the dataset's robust low anchor 0, the best score of any model at any size "
               f"1); per dataset, the least-squares slope of the effect against log10(training size), over the sizes "
               f"both were scored at (at least two). A two-sided {WILCOXON}, of the slopes over datasets: supported "
               f"when the effect grows with the data (slopes significantly above 0), contradicted when it shrinks, "

@@ -94,7 +94,7 @@ def claim_rows(board: dict, params: dict) -> list[dict]:
     """The result rows a claim compares: section 1's rows, or, for a claim with `max_train` on a run with
     training sizes (the learning-curve suite), the learning-curve cells below `max_train` (and at or above
     `min_train`): per dataset and model one row whose normalised score is the mean over those sizes, each
-    size normalised as section 7 normalises it (the dataset's robust low anchor 0, the best score of any
+    size normalised as section 5 normalises it (the dataset's robust low anchor 0, the best score of any
     model at any size 1, clipped). A model counts on a dataset only with a counted cell at every such size
     the dataset has, so that both sides of a comparison are read at the same sizes."""
     low_size, high_size = params.get("min_train", 0), params.get("max_train")
@@ -267,7 +267,7 @@ def _each(board: dict, params: dict, sign: int) -> dict:
     sizes = sorted({s for r in first.values() for s in r.get("train_sizes", ())})
     read_at = f"; read at training sizes {', '.join(map(str, sizes))} of the learning curve" if sizes else ""
     curve = board.get("learning_curves", {}).get("crossing")
-    if sizes and curve and curve.get("available"):  # the small-data claim read as a curve (section 7)
+    if sizes and curve and curve.get("available"):  # the small-data claim read as a curve (section 5)
         read_at += ". " + crossing_text(curve)
     return {"verdict": verdict,
             "statistic": {"rivals": per_rival, "min_datasets": needed, "imputed": imputed, "train_sizes": sizes},

@@ -10,7 +10,8 @@ import numpy as np
 
 from bench import stats
 from bench.report import (claims as claims_module, cost, critical_difference, diagnostics, families, guidance,
-                          learning_curves, per_dataset, provenance, ratings, result_kinds, tuning_curves, wins)
+                          learning_curves, per_dataset, provenance, ratings, result_kinds, subsets,
+                          tuning_curves, wins)
 from bench.report.formatting import budget_text, fmt
 from bench.store import Store
 
@@ -265,6 +266,7 @@ def build_leaderboard(store: Store, run_id: str, claims: list[dict] | None = Non
     rows = (units, trials_by_unit)
     ensembles = {e["unit_key"]: e for e in store.ensembles(run_id)}
     board["rating_method"] = ratings.METHOD
+    board["subsets"] = subsets.subset_leaderboards(board)
     board["result_kinds"] = result_kinds.result_kinds(board, *rows, ensembles)
     board["families"] = families.family_comparison(board)
     board["critical_difference"] = critical_difference.critical_difference(board)
@@ -351,7 +353,7 @@ def render(board: dict) -> list:
               + board["imputation_method"] + ". " + board["rating_method"]),
         ("figure", "ratings"),
     ]
-    return blocks + result_kinds.render(board)
+    return blocks + subsets.render(board) + result_kinds.render(board)
 
 
 def draw(board: dict):
