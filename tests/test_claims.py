@@ -703,3 +703,20 @@ def test_every_packaged_claim_names_a_packaged_suite_that_has_what_it_needs():
             assert any(variant_key(m) == variant_key(name) for m in suite.models), (entry["id"], name)
         if entry["test"] in ("grows_with_size",) or entry["params"].get("max_train"):
             assert suite.train_sizes and min(suite.train_sizes) < 1000, entry["id"]
+
+
+def test_each_verdict_says_which_suite_it_rests_on(tmp_path):
+    from bench.report.claims import rests_on
+
+    assert rests_on("ablations", "ablations") == "this run (suite `ablations`), the suite that decides it"
+    assert rests_on("ablations", "quick") == "this run (suite `quick`); the suite that decides it is `ablations`"
+    rows, _ = null_rows(np.random.default_rng(0), ["lightgbm", "mlp"], [f"d{i}" for i in range(8)], "tabular", 500)
+    out = evaluate_claims(board(rows) | {"suite": "tabular"}, [], {})
+    by_id = {c["id"]: c for c in out["claims"]}
+    assert by_id["trees-beat-nets-on-tabular"]["rests_on"].endswith("the suite that decides it")
+    assert by_id["deeper-wins-with-data"]["rests_on"].endswith("is `learning-curve`")
+    path = tmp_path / "claims.toml"
+    path.write_text('[[claim]]\nid = "x"\nstatement = "x"\ntest = "beats"\nsuite = 3\n'
+                    'params = { first = "mlp", second = "lightgbm" }\n')
+    with pytest.raises(ClaimError, match="`suite` must be a string"):
+        load_claims(path)
