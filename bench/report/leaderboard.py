@@ -10,7 +10,7 @@ import numpy as np
 
 from bench import stats
 from bench.report import (claims as claims_module, cost, critical_difference, diagnostics, families, guidance,
-                          learning_curves, per_dataset, provenance, ratings, result_kinds, subsets,
+                          learning_curves, literature, per_dataset, provenance, ratings, result_kinds, subsets,
                           tuning_curves, wins)
 from bench.report.formatting import budget_text, fmt
 from bench.store import Store
@@ -277,6 +277,7 @@ def build_leaderboard(store: Store, run_id: str, claims: list[dict] | None = Non
     board["guidance"] = guidance.guidance(board)
     board["claims"] = claims_module.evaluate_claims(board, *rows, claims=claims)
     board["diagnostics"] = diagnostics.diagnostics(board, *rows)
+    board["literature"] = literature.literature(board)
     return board
 
 

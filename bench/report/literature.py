@@ -119,7 +119,7 @@ def our_protocol(board: dict) -> str:
 def render(board: dict) -> list:
     """Against the literature: a table of published numbers beside the run's, their sources and protocols, and
     how the protocols differ."""
-    result = literature(board)
+    result = board.get("literature") or literature(board)
     if not result["rows"]:
         return [("p", "None of the run's datasets has a published number in `literature.toml`"
                       + (f" (published numbers exist for {', '.join(result['not_run'])})." if result["not_run"]

@@ -7,8 +7,8 @@ a tuple: ("h", subheading), ("p", text), ("list", [text]), ("table", headers, ro
 """
 from __future__ import annotations
 
-from bench.report import (claims, cost, diagnostics, families, guidance, leaderboard, learning_curves, per_dataset,
-                          provenance, tuning_curves, wins)
+from bench.report import (claims, cost, diagnostics, families, guidance, leaderboard, learning_curves, literature,
+                          per_dataset, provenance, tuning_curves, wins)
 
 SECTIONS = [
     ("leaderboard", "1. Leaderboard", leaderboard),
@@ -22,6 +22,7 @@ SECTIONS = [
     ("claims", "9. Claims", claims),
     ("diagnostics", "10. Diagnostics", diagnostics),
     ("provenance", "11. Provenance", provenance),
+    ("literature", "12. Against the literature", literature),
 ]
 # name -> (draw, caption), in section order
 FIGURES = {name: figure for _, _, module in SECTIONS for name, figure in getattr(module, "FIGURES", {}).items()}
