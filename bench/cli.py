@@ -65,7 +65,7 @@ def cmd_run(args) -> int:
 
         store = Store(store_path, create=False) if store_path.exists() else Store(Path(":memory:"))
         return _print_dry_run(config, dry_run(config, store, cards, specs, cache_dir, max(1, workers), threads,
-                                               shard, cost_sources), workers, shard)
+                                               shard, cost_sources), shard)
     store = Store(store_path)
     budget = " or ".join(filter(None, [config.trials and f"{config.trials} trials",
                                        config.seconds and f"{config.seconds:g} s"]))
@@ -107,7 +107,7 @@ def _shard(text: str | None) -> tuple[int, int] | None:
     return index, count
 
 
-def _print_dry_run(config, result: dict, workers: int, shard) -> int:
+def _print_dry_run(config, result: dict, shard: tuple[int, int] | None) -> int:
     share = f", shard {shard[0]}/{shard[1]}" if shard else ""
     print(f"dry run of {config.run_id} (suite {config.suite}{share}): {result['to_run']} of {result['total_units']} "
           f"unit(s) to run; nothing was run or written")
