@@ -152,7 +152,7 @@ def main(argv=None) -> int:
         "torch_mm": {"n": 2048, "flops_per_s": mm, "flops_per_s_all": mm_rates},
         "cases": results,
         "meets_targets": all(r["target"]["met"] for r in results.values() if "target" in r),
-        "machine": machine(),
+        "machine": {**machine(), "isa": isa_flags()},
         "environment": {
             "torch": torch.__version__,
             "skorch": _version("skorch"),
@@ -278,6 +278,17 @@ def mm_flops_per_s(device: str, n: int = 2048, repeats: int = 10) -> dict:
             torch.cuda.synchronize()
         best = min(best, time.perf_counter() - start)
     return {"n": n, "best_s": best, "flops_per_s": 2 * n**3 / best}
+
+
+def isa_flags() -> list[str] | None:
+    """The CPU's vector and matrix extensions from /proc/cpuinfo (Linux): a virtual machine may hide the
+    model's name ("Intel(R) Xeon(R) Processor"), not what it can run. None where the file is missing."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return None
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    return sorted(flag for flag in set(flags) if flag.startswith(("avx", "amx", "fma")))
 
 
 def _version(name: str) -> str | None:
