@@ -25,8 +25,9 @@ well as the learning rate (``RATE_SCHEDULES``).
 Speed (see ``perf/mlp_throughput.py``): the hot loop holds no per-batch sync
 (no ``.item()``), no per-batch gather (one shuffle per epoch, then views), no
 scheduler object (the learning rate is written into the optimiser only when a
-schedule changes it), ``zero_grad(set_to_none=True)``, the fused AdamW kernel
-called without ``Optimizer.step``'s Python bookkeeping (``_fused_step``),
+schedule changes it), gradients set to None (``zero_grad(set_to_none=True)``
+without its wrappers), the fused AdamW kernel called without
+``Optimizer.step``'s Python bookkeeping (``_fused_step``),
 denormal floats flushed to zero during the fit, and a dropout whose CPU mask
 comes from NumPy (torch's CPU ``bernoulli_`` costs as much as the matrix
 multiplies of a 256-wide layer). Tried and left out, measured on one Xeon
@@ -219,6 +220,7 @@ def fit_net(
     optimizer = _adamw(net.parameters() if parameter_groups is None else parameter_groups(net), lr, weight_decay,
                        device, betas)
     optimizer_step = _fused_step(optimizer)
+    parameters = [p for group in optimizer.param_groups for p in group["params"]]
     base_decay = [group["weight_decay"] for group in optimizer.param_groups]
     dropouts = [module for module in net.modules() if isinstance(module, Dropout)]
     base_rates = [module.p for module in dropouts]
@@ -276,7 +278,8 @@ def fit_net(
                     )
                 else:
                     loss = loss_fn(net(xb), yb, smoothing=label_smoothing)
-                optimizer.zero_grad(set_to_none=True)
+                for parameter in parameters:  # zero_grad(set_to_none=True) without its wrappers: 11 -> 1 us a step
+                    parameter.grad = None
                 loss.backward()
                 if gradient_clipping_norm is not None:
                     torch.nn.utils.clip_grad_norm_(net.parameters(), gradient_clipping_norm)
