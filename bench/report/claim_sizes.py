@@ -4,31 +4,11 @@ dataset, model and training size, and returns its verdict as every claim test do
 """
 from __future__ import annotations
 
-from collections import defaultdict
-
 import numpy as np
 
 from bench.report import claim_stats
 from bench.report.claim_tests import (ALPHA, INCONCLUSIVE, WILCOXON, _decide, _imputed_note, _round, _same_model,
-                                      ablation_problem, variant_key)
-from bench.report.families import counted, with_signal
-
-
-def normalised_curves(board: dict) -> dict[str, dict[str, dict[int, dict]]]:
-    """dataset -> model -> training size -> the counted learning-curve cell, with `normalized` set as section 5
-    sets it: the dataset's robust low anchor 0, the best score of any model at any size 1, clipped to [0, 1].
-    Datasets that carry no signal (section 2) are left out."""
-    signal = with_signal(board)
-    rows = [r for r in board.get("learning_curve", []) if counted(r) and r["dataset"] in signal]
-    best = defaultdict(lambda: -np.inf)
-    for r in rows:
-        best[r["dataset"]] = max(best[r["dataset"]], r["score"])
-    out: dict = defaultdict(lambda: defaultdict(dict))
-    for r in rows:
-        low, high = board["datasets"][r["dataset"]]["low_anchor"], best[r["dataset"]]
-        value = min(1.0, max(0.0, (r["score"] - low) / (high - low))) if high > low else 0.0
-        out[r["dataset"]][r["model"]][r["train_size"]] = r | {"normalized": value}
-    return out
+                                      ablation_problem, normalised_at_sizes, variant_key)
 
 
 def size_slope(sizes: list[int], effects: list[float]) -> float:
@@ -43,13 +23,13 @@ def test_grows_with_size(board: dict, units: list[dict], trials_by_unit: dict, p
     (_, fixed_a), (_, fixed_b) = variant_key(larger), variant_key(smaller)
     key = next((k for k in fixed_a if fixed_a[k] != fixed_b.get(k)), "?")
     method = (f"Per dataset and training size of the learning curve, the effect is the normalised score of "
-              f"{larger} minus {smaller} (two variants that differ in {key} alone), each size normalised as "
-              f"section 5 normalises it (the dataset's robust low anchor 0, the best score of any model at any size "
-              f"1); per dataset, the least-squares slope of the effect against log10(training size), over the sizes "
+              f"{larger} minus {smaller} (two variants that differ in {key} alone), each on its size's own scale "
+              f"(the constant predictor at that size 0, the best model at that size 1); per dataset, the "
+              f"least-squares slope of the effect against log10(training size), over the sizes "
               f"both were scored at (at least two). A two-sided {WILCOXON}, of the slopes over datasets: supported "
               f"when the effect grows with the data (slopes significantly above 0), contradicted when it shrinks, "
               f"at p < {alpha}, which needs at least {needed} datasets.")
-    curves = normalised_curves(board)
+    curves = normalised_at_sizes(board)
     if not curves:
         return {"verdict": INCONCLUSIVE, "statistic": {}, "datasets": [], "method": method,
                 "summary": "this run has no training sizes; the claim is read on a run with train_sizes "

@@ -90,39 +90,49 @@ def side_rows(results: list[dict], side, datasets=None) -> dict[str, dict]:
     return out
 
 
+def normalised_at_sizes(board: dict) -> dict[str, dict[str, dict[int, dict]]]:
+    """dataset -> model -> training size -> the counted learning-curve cell with `normalized` set on its size's
+    own scale: the constant predictor's score at that size 0, the best model's score at that size 1, clipped
+    to [0, 1]. Per size, because section 1's robust anchor is read at the largest size only, and below it
+    small-size scores would all clip to 0 and tie; the constant predictor is the floor every anchor of
+    section 1 respects. Datasets that carry no signal (section 2) are left out."""
+    signal = with_signal(board)
+    rows = [r for r in board.get("learning_curve", []) if counted(r) and r["dataset"] in signal]
+    best, floor = defaultdict(lambda: -np.inf), defaultdict(list)
+    for r in rows:
+        key = (r["dataset"], r["train_size"])
+        best[key] = max(best[key], r["score"])
+        floor[key].append(r["baseline_score"])
+    out: dict = defaultdict(lambda: defaultdict(dict))
+    for r in rows:
+        key = (r["dataset"], r["train_size"])
+        low, high = float(np.median(floor[key])), best[key]
+        value = min(1.0, max(0.0, (r["score"] - low) / (high - low))) if high > low else 0.0
+        out[r["dataset"]][r["model"]][r["train_size"]] = r | {"normalized": value}
+    return out
+
+
 def claim_rows(board: dict, params: dict) -> list[dict]:
     """The result rows a claim compares: section 1's rows, or, for a claim with `max_train` on a run with
     training sizes (the learning-curve suite), the learning-curve cells below `max_train` (and at or above
-    `min_train`): per dataset and model one row whose normalised score is the mean over those sizes, each
-    size normalised as section 5 normalises it (the dataset's robust low anchor 0, the best score of any
-    model at any size 1, clipped). A model counts on a dataset only with a counted cell at every such size
-    the dataset has, so that both sides of a comparison are read at the same sizes."""
+    `min_train`): per dataset and model one row whose normalised score is the mean over those sizes, each on
+    its size's own scale (`normalised_at_sizes`). A model counts on a dataset only with a counted cell at
+    every such size the dataset has, so that both sides of a comparison are read at the same sizes."""
     low_size, high_size = params.get("min_train", 0), params.get("max_train")
-    curve = [r for r in board.get("learning_curve", []) if counted(r)]
-    if high_size is None or not any(low_size <= r["train_size"] < high_size for r in curve):
+    if high_size is None:
         return board["results"]
-    best = defaultdict(lambda: -np.inf)
-    for r in curve:
-        best[r["dataset"]] = max(best[r["dataset"]], r["score"])
-    cells = defaultdict(list)
-    for r in curve:
-        if low_size <= r["train_size"] < high_size:
-            cells[(r["dataset"], r["model"])].append(r)
-    sizes = defaultdict(set)
-    for (dataset, _), rows in cells.items():
-        sizes[dataset] |= {r["train_size"] for r in rows}
+    curves = normalised_at_sizes(board)
     out = []
-    for (dataset, model), rows in sorted(cells.items()):
-        if {r["train_size"] for r in rows} != sizes[dataset]:
-            continue
-        low, high = board["datasets"][dataset]["low_anchor"], best[dataset]
-        normalised = [min(1.0, max(0.0, (r["score"] - low) / (high - low))) if high > low else 0.0 for r in rows]
-        largest = max(rows, key=lambda r: r["train_size"])
-        out.append(largest | {"normalized_score": float(np.mean(normalised)),
-                              "score": float(np.mean([r["score"] for r in rows])),
-                              "imputed": any(r["imputed"] for r in rows),
-                              "train_sizes": sorted(sizes[dataset])})
-    return out
+    for dataset, models in sorted(curves.items()):
+        wanted = {s for cells in models.values() for s in cells if low_size <= s < high_size}
+        for model, cells in sorted(models.items()):
+            if not wanted or {s for s in cells if low_size <= s < high_size} != wanted:
+                continue
+            rows = [cells[s] for s in sorted(wanted)]
+            out.append(rows[-1] | {"normalized_score": float(np.mean([r["normalized"] for r in rows])),
+                                   "score": float(np.mean([r["score"] for r in rows])),
+                                   "imputed": any(r["imputed"] for r in rows), "train_sizes": sorted(wanted)})
+    return out or board["results"]
 
 
 def _datasets(board: dict, params: dict, rows: list[dict] | None = None) -> set[str]:
