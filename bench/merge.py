@@ -63,7 +63,8 @@ def _open_piece(path: Path, scratch: Path, index: int, stack: ExitStack) -> tupl
     """A source as an open store and its one run id; an export is loaded into a scratch store."""
     if not path.exists():
         raise MergeError(f"{path}: no such store or export")
-    if is_export(path) or path.is_dir() and (path / EXPORT_NAME).exists():
+    # A run folder's store is fuller than its export (splits, predictions): take the store when both are there.
+    if is_export(path) or path.is_dir() and not (path / "results.sqlite").exists() and (path / EXPORT_NAME).exists():
         export = path / EXPORT_NAME if path.is_dir() else path
         store = Store(scratch / f"piece-{index}.sqlite")
         stack.callback(store.close)
