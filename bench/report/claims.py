@@ -44,10 +44,11 @@ def load_claims(path: Path | None = None) -> list[dict]:
     claims = raw.get("claim", [])
     for i, claim in enumerate(claims):
         name = claim.get("id", f"claim #{i + 1}")
-        for field in ("id", "statement", "test", "suite"):
-            if field in claim or field != "suite":
-                if not isinstance(claim.get(field), str):
-                    raise ClaimError(f"{path}: {name}: `{field}` must be a string")
+        for field in ("id", "statement", "test"):
+            if not isinstance(claim.get(field), str):
+                raise ClaimError(f"{path}: {name}: `{field}` must be a string")
+        if not isinstance(claim.get("suite", ""), str):  # optional: the suite whose run decides the claim
+            raise ClaimError(f"{path}: {name}: `suite` must be a string (a suite's name)")
         check_claim(claim, str(path))
     return claims
 
