@@ -143,8 +143,12 @@ def main() -> None:
     names = [name for name in MEASUREMENTS if name in names]
     out = Path(args.out)
     results: dict = json.loads(out.read_text()) if args.only and out.exists() else {}
+    # Figures from different machines are never one series: --only adds to a file measured on this machine only.
+    if results and results.get("machine") != machine():
+        parser.error(f"{out} was measured on {results.get('machine', {}).get('cpu', 'an unrecorded machine')}, not "
+                     f"this one ({machine()['cpu']}); run every measurement (no --only) to replace it")
     results["targets"] = TARGETS
-    results["machine"] = machine()  # figures from different machines are never one series
+    results["machine"] = machine()
     with tempfile.TemporaryDirectory() as scratch:
         # Warm the dataset cache first, so that every figure below measures the harness, not first loads.
         subprocess.run([sys.executable, "-m", "bench", "datasets"], check=True, stdout=subprocess.DEVNULL)
