@@ -142,13 +142,19 @@ def robust_low_anchor(trial_scores: list[float], task: str, constant_score: floa
     return anchor
 
 
+def normalized_score(score: float, low_anchor: float, best: float) -> float:
+    """One score on the affine scale of `normalized_scores`: `best` = 1, `low_anchor` = 0, clipped to [0, 1];
+    when `best` is not above the anchor, 1 for a score at `best` and 0 below it."""
+    if best <= low_anchor:
+        return 1.0 if score >= best else 0.0
+    return min(1.0, max(0.0, (score - low_anchor) / (best - low_anchor)))
+
+
 def normalized_scores(scores: dict[str, float], low_anchor: float) -> dict[str, float]:
     """Affine normalisation per dataset (Grinsztajn et al. 2022): best model = 1, low anchor = 0, clipped
     to [0, 1]. When no model is above the anchor, the best (equal) scores are 1 and the others 0."""
     best = max(scores.values())
-    if best <= low_anchor:
-        return {model: 1.0 if score == best else 0.0 for model, score in scores.items()}
-    return {model: min(1.0, max(0.0, (score - low_anchor) / (best - low_anchor))) for model, score in scores.items()}
+    return {model: normalized_score(score, low_anchor, best) for model, score in scores.items()}
 
 
 def improvability(scores: dict[str, float], metric: str = "accuracy") -> dict[str, float]:

@@ -8,6 +8,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from bench import stats
 from bench.contract import Status, best_trial
 from bench.report.claim_tests import ALPHA, CONTRADICTED, INCONCLUSIVE, SUPPORTED, _round, variant_key
 from bench.report.families import with_signal
@@ -87,9 +88,10 @@ def test_range_is_known_good(board: dict, units: list[dict], trials_by_unit: dic
                      "median_best": float(np.median(best_values[m])),
                      "share_best_in_range": round(float(np.mean([low <= v <= high for v in best_values[m]])), 3),
                      "mean_default_gap": _round(gaps[m])} for m in sorted(best_values)}
+    gap_text = {m: "n/a" if v["mean_default_gap"] is None else v["mean_default_gap"] for m, v in per_model.items()}
     described = "; ".join(f"{m}: median best {key} {v['median_best']:.2g}, {v['share_best_in_range']:.0%} of "
-                          f"{v['units']} in range, default {v['mean_default_gap'] if v['mean_default_gap'] is not None else 'n/a'} "
-                          f"below tuned (normalised)" for m, v in per_model.items())
+                          f"{v['units']} in range, default {gap_text[m]} below tuned (normalised)"
+                          for m, v in per_model.items())
     summary = (f"best {key} in [{low:g}, {high:g}] in {test['hits']} of {len(hits)} unit(s) that tried both sides, "
                f"{test['expected']:.1f} expected if the range did not matter; {why}" if hits else why)
     return {"verdict": verdict,
@@ -106,11 +108,8 @@ def _default_gap(board: dict, dataset: str, rows: list[dict], chosen: dict) -> f
     low, high = info.get("low_anchor"), info.get("best_score")
     if default is None or low is None or high is None or high <= low:
         return None
-
-    def normalised(score: float) -> float:
-        return min(1.0, max(0.0, (score - low) / (high - low)))
-
-    return normalised(chosen["test_score"]) - normalised(default["test_score"])
+    return (stats.normalized_score(chosen["test_score"], low, high)
+            - stats.normalized_score(default["test_score"], low, high))
 
 
 def _check(params: dict) -> list[str]:

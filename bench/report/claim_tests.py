@@ -107,7 +107,7 @@ def normalised_at_sizes(board: dict) -> dict[str, dict[str, dict[int, dict]]]:
     for r in rows:
         key = (r["dataset"], r["train_size"])
         low, high = float(np.median(floor[key])), best[key]
-        value = min(1.0, max(0.0, (r["score"] - low) / (high - low))) if high > low else 0.0
+        value = stats.normalized_score(r["score"], low, high) if high > low else 0.0
         out[r["dataset"]][r["model"]][r["train_size"]] = r | {"normalized": value}
     return out
 
@@ -135,12 +135,12 @@ def claim_rows(board: dict, params: dict) -> list[dict]:
     return out or board["results"]
 
 
-def _datasets(board: dict, params: dict, rows: list[dict] | None = None) -> set[str]:
+def _datasets(board: dict, params: dict, rows: list[dict]) -> set[str]:
     """The datasets a claim is about: those that carry signal, with a counted cell (failed folds imputed, as
-    in section 1) among `rows` (default: the claim's rows, `claim_rows`) that passes the claim's filters."""
+    in section 1) among `rows` (the claim's rows, `claim_rows`) that passes the claim's filters."""
     signal = with_signal(board)
     out = set()
-    for row in claim_rows(board, params) if rows is None else rows:
+    for row in rows:
         if not counted(row) or row["dataset"] not in signal:
             continue
         if "modalities" in params and row["modality"] not in params["modalities"]:
@@ -316,7 +316,7 @@ def tuning_effort(row: dict, units: list[dict], trials_by_unit: dict, anchors: t
     low, high = anchors
 
     def normalised(score: float) -> float:
-        return min(1.0, max(0.0, (score - low) / (high - low)))
+        return stats.normalized_score(score, low, high)
 
     gains, needed = [], []
     for unit in units:
@@ -341,7 +341,7 @@ def tuning_effort(row: dict, units: list[dict], trials_by_unit: dict, anchors: t
 
 def test_less_tuning(board: dict, units: list[dict], trials_by_unit: dict, params: dict) -> dict:
     alpha, within = params.get("alpha", ALPHA), params.get("within", 0.01)
-    datasets = _datasets(board, params)
+    datasets = _datasets(board, params, claim_rows(board, params))
     index = _unit_index(units)
     anchors = {d: (board["datasets"][d]["low_anchor"], board["datasets"][d]["best_score"]) for d in datasets}
     effort, used = {}, {}

@@ -18,6 +18,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from bench import stats
 from bench.report.families import FAMILIES, counted, representatives
 from bench.report.per_dataset import outcome
 from bench.report.formatting import fmt
@@ -71,7 +72,7 @@ def learning_curves(board: dict) -> dict:
                 if chosen is not None:
                     points.append((size, chosen))
                     if best > low:
-                        value = min(1.0, max(0.0, (chosen["score"] - low) / (best - low)))
+                        value = stats.normalized_score(chosen["score"], low, best)
                         normalized[family][size].append(value)
                         by_dataset[dataset][family][size] = value
             if points:

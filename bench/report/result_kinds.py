@@ -16,6 +16,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from bench import stats
 from bench.ensembles import ROUNDS
 from bench.report.families import FAMILIES, is_variant
 from bench.report.formatting import fmt
@@ -43,13 +44,6 @@ METHOD = (
     "predictions' rounding, 1e-4), while on test it may fall below. Per family: the mean over its models, "
     "variants (ablations) left out."
 )
-
-
-def _normalised(score: float, low: float, best: float) -> float:
-    """Section 1's normalisation (bench.stats.normalized_scores) of one score against a dataset's anchors."""
-    if best <= low:
-        return 1.0 if score >= best else 0.0
-    return min(1.0, max(0.0, (score - low) / (best - low)))
 
 
 def _fold(fold: dict, trials: list[dict], ensemble: dict | None) -> dict:
@@ -86,7 +80,7 @@ def _cell(row: dict, units: dict, trials_by_unit: dict, ensembles: dict, info: d
         recorded = all(p is not None for p in parts)
         cell[kind] = float(np.mean([p["score"] for p in parts])) if recorded else None
         cell[f"{kind}_valid"] = float(np.mean([p["valid_score"] for p in parts])) if recorded else None
-        cell[f"{kind}_normalized"] = _normalised(cell[kind], low, best) if recorded else None
+        cell[f"{kind}_normalized"] = stats.normalized_score(cell[kind], low, best) if recorded else None
     gain = cell["ensembled_valid"] is not None and best > low
     cell["ensembling_adds_valid"] = (cell["ensembled_valid"] - cell["tuned_valid"]) / (best - low) if gain else None
     cell["default_failed_folds"] = sum(1 for f in folds if not f["imputed"] and f["default"]["trial"] is None)
