@@ -85,10 +85,10 @@ def cmd_run(args) -> int:
     from bench.report import write_report  # here: scipy and matplotlib cost the cold start a second
 
     board = write_report(store, config.run_id, out, claims_file=claims_file)
+    guess = (summary.get("estimate") or {}).get("wall_s")
     print(f"ran {summary['units']} unit(s) ({summary['trials']} trials, {summary['failed_units']} failed), "
           f"skipped {summary['skipped']} finished; {summary['wall_s']:.1f} s"
-          + (f" (estimated {summary['estimate']['wall_s']:.0f} s: {summary['wall_s'] / summary['estimate']['wall_s']:.2f}x)"
-             if summary.get("estimate") and summary["estimate"]["wall_s"] else ""), file=sys.stderr)
+          + (f" (estimated {guess:.0f} s: {summary['wall_s'] / guess:.2f}x)" if guess else ""), file=sys.stderr)
     _print_models(board)
     print(f"wrote {out / 'leaderboard.md'} and {out / 'leaderboard.json'}; store {store.path}")
     return 0

@@ -98,9 +98,9 @@ def fit(samples: list[tuple[UnitShape, float]]) -> CostModel | None:
     residual = y - X @ coef
     intercepts = {m: float(coef[i]) for i, m in enumerate(models)}
     family_slopes = {f: coef[len(models) + 3 * j: len(models) + 3 * j + 3].tolist() for j, f in enumerate(families)}
+    family_of = {parse_variant(s.model)[0]: s.family for s, _ in samples}
     for f in families:
-        own = [intercepts[m] for m in models if any(parse_variant(s.model)[0] == m and s.family == f for s, _ in samples)]
-        intercepts[f"family:{f}"] = float(np.mean(own))
+        intercepts[f"family:{f}"] = float(np.mean([intercepts[m] for m in models if family_of[m] == f]))
     intercepts["all"] = float(np.mean([intercepts[m] for m in models]))
     family_slopes["all"] = np.mean([family_slopes[f] for f in families], axis=0).tolist()
     return CostModel(intercepts, family_slopes, len(samples), float(np.std(residual)))

@@ -23,9 +23,10 @@ def unit_shape(task, dataset, spec, config) -> UnitShape:
 
 
 def estimate(config, tasks: list, datasets: dict, specs: dict, workers: int, sources: list[Path]) -> dict | None:
-    """Units, estimated unit seconds and wall seconds on `workers` workers of the planned `tasks`; None when
-    the stored runs hold too few finished units to fit a cost model."""
-    samples, used = stored_samples(sources)
+    """Units, estimated unit seconds and wall seconds on `workers` workers of the planned `tasks`, from the
+    stored runs of `sources` and the packaged reference exports; None when they hold too few finished units to
+    fit a cost model."""
+    samples, used = stored_samples([*sources, *reference_exports()])
     model = fit(samples)
     if model is None:
         return None
@@ -47,7 +48,8 @@ def describe_estimate(result: dict | None) -> str:
     hours = result["wall_s"] / 3600
     lines = [f"estimate: {result['units']} unit(s), {result['unit_s']:,.0f} s of unit time, "
              f"{result['wall_s']:,.0f} s ({hours:.1f} h) of wall time on {result['workers']} worker(s)",
-             f"  fitted on {result['fitted_on']['units']} finished unit(s) of {', '.join(result['fitted_on']['sources'])}"
+             f"  fitted on {result['fitted_on']['units']} finished unit(s) of "
+             f"{', '.join(result['fitted_on']['sources'])}"
              f" (log-time residual sd {result['fitted_on']['log_residual_sd']}: a unit is typically within "
              f"x{2.718 ** result['fitted_on']['log_residual_sd']:.1f})"]
     if result["unseen_models"]:

@@ -18,7 +18,7 @@ from bench.config import RunConfig, sampler_settings
 from bench.data import Dataset, DatasetCard, dataset_summary, load
 from bench.data.hygiene import shared_duplicates
 from bench.environment import environment
-from bench.estimate import estimate, reference_exports
+from bench.estimate import estimate
 from bench.executor import open_executor, run_units
 from bench.contract import ModelSpec
 from bench.isolation import Limits
@@ -132,7 +132,7 @@ def dry_run(config: RunConfig, store: Store, cards: dict[str, DatasetCard], spec
     units = Counter((t.card.name, t.model) for t in tasks)
     return {"total_units": total, "to_run": len(tasks), "units": [
         {"dataset": d, "model": m, "units": n} for (d, m), n in sorted(units.items())],
-        "estimate": estimate(config, tasks, datasets, specs, workers, [store.path, *cost_sources, *reference_exports()])}
+        "estimate": estimate(config, tasks, datasets, specs, workers, [store.path, *cost_sources])}
 
 
 def execute(config: RunConfig, store: Store, cards: dict[str, DatasetCard], specs: dict[str, ModelSpec],
@@ -154,7 +154,7 @@ def execute(config: RunConfig, store: Store, cards: dict[str, DatasetCard], spec
             if any(counts):
                 print(f"warning: {name}: {sum(counts)} test row(s) exactly duplicate a training row",
                       file=sys.stderr)
-        guess = estimate(config, tasks, datasets, specs, workers, [store.path, *cost_sources, *reference_exports()])
+        guess = estimate(config, tasks, datasets, specs, workers, [store.path, *cost_sources])
         recorded = environment(threads, config.device)
         if shard is not None:
             recorded["shard"] = f"{shard[0]}/{shard[1]}"

@@ -53,7 +53,8 @@ def test_grows_with_size(board: dict, units: list[dict], trials_by_unit: dict, p
                 "summary": f"no dataset has both {larger} and {smaller} at two or more training sizes"}
     test = claim_stats.wilcoxon(slopes, alpha)
     if test["n"] < needed:
-        why = f"{test['n']} dataset(s) with a slope; this test needs at least {needed} to reach p < {alpha}: it cannot decide"
+        why = (f"{test['n']} dataset(s) with a slope; this test needs at least {needed} to reach p < {alpha}: "
+               "it cannot decide")
     else:
         why = f"Wilcoxon p = {test['p_value']:.3g} over {test['n']} dataset(s)"
     return {
