@@ -39,7 +39,9 @@ def bench_run(out: Path, *args: str) -> tuple[float, float, dict]:
     """Run `bench run`; returns (launch time, wall seconds, leaderboard), polling the driver's memory."""
     command = [sys.executable, "-m", "bench", "run", "--out", str(out), "--no-progress", *args]
     launched = time.time()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # From the scratch folder: in the checkout, `python -m bench` would import its bench/ folder, whose
+    # `models` sub-package exists only as installed (setuptools package-dir), instead of the installed package.
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=out.parent)
     driver = psutil.Process(process.pid)
     peak = 0
     while process.poll() is None:
@@ -151,7 +153,7 @@ def main() -> None:
     results["machine"] = machine()
     with tempfile.TemporaryDirectory() as scratch:
         # Warm the dataset cache first, so that every figure below measures the harness, not first loads.
-        subprocess.run([sys.executable, "-m", "bench", "datasets"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([sys.executable, "-m", "bench", "datasets"], check=True, stdout=subprocess.DEVNULL, cwd=scratch)
         for name in names:
             MEASUREMENTS[name](Path(scratch), results)
 
