@@ -1,6 +1,7 @@
 """What a run ran on: package versions, hardware, threads and the git revision."""
 from __future__ import annotations
 
+import json
 import platform
 import subprocess
 import sys
@@ -39,7 +40,8 @@ def machine() -> dict:
 
 
 def git_revision() -> str | None:
-    """The checkout's commit, with `+dirty` when it has uncommitted changes; None outside git."""
+    """The checkout's commit, with `+dirty` when it has uncommitted changes; for an install that is not a
+    checkout, the commit pip recorded when it installed from git; None when neither is known."""
     root = Path(__file__).resolve().parent.parent
     try:
         revision = subprocess.run(
@@ -50,8 +52,27 @@ def git_revision() -> str | None:
             cwd=root, capture_output=True, text=True, timeout=5,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        return None
+        return installed_revision()
     return revision + ("+dirty" if dirty else "")
+
+
+def installed_revision(distribution: str = "deepwins-bench") -> str | None:
+    """The commit of a `pip install git+...@ref` install, from the direct_url.json pip writes (PEP 610)."""
+    try:
+        text = metadata.distribution(distribution).read_text("direct_url.json")
+    except metadata.PackageNotFoundError:
+        return None
+    return revision_from_direct_url(text)
+
+
+def revision_from_direct_url(text: str | None) -> str | None:
+    """`vcs_info.commit_id` of a PEP 610 direct_url.json; None for an install from a folder or an index."""
+    try:
+        vcs = json.loads(text or "").get("vcs_info") or {}
+    except (ValueError, AttributeError):
+        return None
+    commit = vcs.get("commit_id") if isinstance(vcs, dict) else None
+    return commit if isinstance(commit, str) and commit else None
 
 
 def versions() -> dict[str, str]:
