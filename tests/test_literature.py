@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bench.data.cards import catalogue
-from bench.report.literature import LITERATURE_FILE, literature, load_published, render
+from bench.report.literature import LITERATURE_FILE, by_model, literature, load_published, render
 
 ENTRY = """
 [[published]]
@@ -123,9 +123,27 @@ def test_render_gives_a_table_and_the_protocols(monkeypatch):
     import bench.report.literature as module
     monkeypatch.setattr(module, "load_published", lambda path=None: [_entry("magic"), _entry("phoneme")])
     blocks = render(_board())
-    kinds = [b[0] for b in blocks]
-    assert kinds[0] == "table" and "list" in kinds
-    headers, rows = blocks[0][1], blocks[0][2]
+    tables = [b for b in blocks if b[0] == "table"]
+    assert len(tables) == 2 and "list" in [b[0] for b in blocks]
+    digest, (headers, rows) = tables[0][2], tables[1][1:3]
+    assert digest == [["xgboost", "accuracy", 2, "-0.0050", "1 of 2"]]  # +0.005 on magic, -0.015 on phoneme
     assert len(rows) == 2 and all(len(r) == len(headers) for r in rows)
     text = " ".join(str(b[1]) for b in blocks if b[0] == "p")
     assert "2 outer fold(s)" in text and "at most 1,000 training rows" in text and "20 trials" in text
+
+
+def test_by_model_never_pools_metrics_pools_errors_as_shares_and_counts_a_lower_loss_as_ahead():
+    rows = [{"model": "mlp", "metric": "accuracy", "gap": 0.02}, {"model": "mlp", "metric": "accuracy", "gap": -0.04},
+            {"model": "mlp", "metric": "accuracy", "gap": None}, {"model": "mlp", "metric": "log_loss", "gap": -0.1},
+            {"model": "mlp", "metric": "rmse", "gap": 0.5, "published": 5.0},
+            {"model": "mlp", "metric": "rmse", "gap": -30.0, "published": 500.0}]
+    for row in rows:
+        row.setdefault("published", 0.8)
+    assert by_model(rows) == [
+        {"model": "mlp", "metric": "accuracy", "n": 2, "median_gap": pytest.approx(-0.01), "relative": False,
+         "ours_ahead": 1},
+        {"model": "mlp", "metric": "log_loss", "n": 1, "median_gap": pytest.approx(-0.1), "relative": False,
+         "ours_ahead": 1},
+        # +10% on a dataset of errors near 5 and -6% on one near 500: pooled as shares, median +2%
+        {"model": "mlp", "metric": "rmse", "n": 2, "median_gap": pytest.approx(0.02), "relative": True,
+         "ours_ahead": 1}]

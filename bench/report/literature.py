@@ -13,6 +13,8 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import numpy as np
+
 from bench.metrics import HIGHER_IS_BETTER
 from bench.report.formatting import budget_text, fmt
 
@@ -107,6 +109,28 @@ def literature(board: dict, published: list[dict] | None = None) -> dict:
     return {"rows": rows, "not_run": sorted(not_run)}
 
 
+# Errors in the target's units differ in scale from dataset to dataset: their gaps are pooled as a share of the
+# published number.
+RELATIVE = {"rmse", "mae"}
+
+
+def by_model(rows: list[dict]) -> list[dict]:
+    """Per model and metric, over the rows with both numbers: how many, the median gap (for an error in the
+    target's units, as a share of the published number), and in how many ours is ahead (higher, or lower for a
+    loss). Gaps of different metrics are never pooled."""
+    groups: dict[tuple[str, str], list[float]] = {}
+    for r in rows:
+        if r["gap"] is not None:
+            gap = r["gap"] / abs(r["published"]) if r["metric"] in RELATIVE and r["published"] else r["gap"]
+            groups.setdefault((r["model"], r["metric"]), []).append(gap)
+    out = []
+    for (model, metric), gaps in sorted(groups.items()):
+        sign = 1.0 if HIGHER_IS_BETTER[metric] else -1.0
+        out.append({"model": model, "metric": metric, "n": len(gaps), "median_gap": float(np.median(gaps)),
+                    "relative": metric in RELATIVE, "ours_ahead": sum(1 for g in gaps if sign * g > 0)})
+    return out
+
+
 def our_protocol(board: dict) -> str:
     """The run's protocol in the words the published protocols use."""
     cap = f"at most {board['max_train']:,} training rows" if board.get("max_train") else "no training-row cap"
@@ -129,7 +153,16 @@ def render(board: dict) -> list:
     table = [[r["dataset"], f"{r['model']} ({r['published_model']})", r["metric"], fmt(r["published"]),
               fmt(r["ours"]), fmt(r["gap"]), fmt(r["train_rows"]),
               f"[{sources.index((r['source'], r['protocol'])) + 1}]", r["note"] or "—"] for r in result["rows"]]
+    digest = [[g["model"], g["metric"], g["n"], f"{g['median_gap']:+.1%}" if g["relative"] else fmt(g["median_gap"]),
+               f"{g['ours_ahead']} of {g['n']}"]
+              for g in by_model(result["rows"])]
     blocks = [
+        ("p", "By model: the published numbers this run can be set against, per model and metric (gaps of "
+              "different metrics are not pooled), with the median gap (for RMSE and MAE, in the target's units, as a share "
+              "of the published number) and how often ours is ahead."),
+        ("table", ["model", "metric", "numbers", "median gap", "ours ahead"], digest, "llrrr"),
+    ] if digest else []
+    blocks += [
         ("table", ["dataset", "model (published as)", "metric", "published", "ours", "gap", "our train rows",
                    "source", "note"], table, "lllrrrrll"),
         ("list", [f"[{i}] {source}. Protocol: {protocol}." for i, (source, protocol) in enumerate(sources, 1)]),
