@@ -418,10 +418,26 @@ def test_less_tuning_needs_both_conditions():
     result = run(LESS_TUNING, rows, units, trials)
     assert result["statistic"]["gain_test"]["holds"] and not result["statistic"]["trials_test"]["holds"]
     assert result["verdict"] == "inconclusive" and "1 of 2 conditions hold" in result["summary"]
-    both = _tuning_board({"lightgbm": (-0.001, 0.0), "mlp": (-0.10, -0.05, 0.0)})
+    both = _tuning_board({"lightgbm": (-0.001, 0.0, 0.0), "mlp": (-0.10, -0.05, 0.0)})
     assert run(LESS_TUNING, *both)["verdict"] == "supported"
-    reversed_ = _tuning_board({"lightgbm": (-0.10, -0.05, 0.0), "mlp": (-0.001, 0.0)})
+    reversed_ = _tuning_board({"lightgbm": (-0.10, -0.05, 0.0), "mlp": (-0.001, 0.0, 0.0)})
     assert run(LESS_TUNING, *reversed_)["verdict"] == "contradicted"
+
+
+def test_a_side_cut_short_by_the_time_budget_is_compared_at_an_equal_trial_count():
+    """A time cap that stops the nets after one trial must not read as nets needing no tuning: with 20 trees'
+    trials against 1 of the nets' there is nothing to compare (left out); with 3 against 20, both sides are read
+    over their first 3 trials."""
+    trees = (-0.10, -0.05, 0.0) + (0.0,) * 17  # trees gain 0.10 from tuning and need 3 trials
+    one = _tuning_board({"lightgbm": trees, "mlp": (0.0,)})  # the nets' fold stopped after its default
+    result = run(LESS_TUNING, *one)
+    assert result["datasets"] == [] and len(result["statistic"]["too_few_trials"]) == 8
+    assert result["verdict"] == "inconclusive" and "8 dataset(s) left out" in result["summary"]
+    three = _tuning_board({"lightgbm": (-0.001, 0.0) + (0.0,) * 18, "mlp": (-0.10, -0.05, 0.0)})
+    result = run(LESS_TUNING, *three)
+    assert set(result["statistic"]["trials_compared"].values()) == {3} and result["verdict"] == "supported"
+    # Read over all 20 trials, the trees' later trials would not change their effort; cut to 1 trial the nets
+    # would have looked untuned: the old reading called the trees' claim contradicted on board `one`.
 
 
 def test_within_is_on_the_normalised_scale():
@@ -438,7 +454,7 @@ def test_within_is_on_the_normalised_scale():
 
 def test_tuning_effort_is_on_section_1s_scale_not_the_constant_predictors():
     """Old: the constant predictor's score (0.5 here) was the zero of the scale, not section 1's robust anchor."""
-    rows, units, trials = _tuning_board({"lightgbm": (-0.001, 0.0), "mlp": (-0.10, -0.05, 0.0)})
+    rows, units, trials = _tuning_board({"lightgbm": (-0.001, 0.0, 0.0), "mlp": (-0.10, -0.05, 0.0)})
     light = board(rows, no_signal=[])
     for info in light["datasets"].values():
         info["low_anchor"] = info["best_score"] - 0.2

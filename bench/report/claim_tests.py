@@ -307,12 +307,16 @@ def _unit_index(units: list[dict]) -> dict:
     return index
 
 
+MIN_TUNING_TRIALS = 2  # the default and one tuned trial: the least from which a gain can be read
+
+
 def tuning_effort(row: dict, units: list[dict], trials_by_unit: dict, anchors: tuple[float, float],
-                  within: float) -> tuple[float, float] | None:
+                  within: float, prefix: int | None = None) -> tuple[float, float] | None:
     """Mean over the folds that ran of (normalised gain from trial 0 to the chosen trial, trials until the
     best-so-far test score, in the order the trials ran, is within `within` of the final one), on the
     normalised scale of section 1: `anchors` = (the dataset's robust low anchor, its best mean score), each
-    test score normalised and clipped to [0, 1] as the leaderboard normalises. None when no fold ran."""
+    test score normalised and clipped to [0, 1] as the leaderboard normalises. With `prefix`, only the first
+    `prefix` trials of each fold count, the chosen one among them. None when no fold ran."""
     low, high = anchors
 
     def normalised(score: float) -> float:
@@ -320,7 +324,7 @@ def tuning_effort(row: dict, units: list[dict], trials_by_unit: dict, anchors: t
 
     gains, needed = [], []
     for unit in units:
-        rows = sorted(trials_by_unit.get(unit["unit_key"], []), key=lambda t: t["number"])
+        rows = sorted(trials_by_unit.get(unit["unit_key"], []), key=lambda t: t["number"])[:prefix]
         chosen = best_trial(rows) if unit["status"] == "done" else None
         default = next((t for t in rows if t["number"] == 0 and t["status"] == "ok"), None)
         if chosen is None or default is None:
@@ -344,15 +348,25 @@ def test_less_tuning(board: dict, units: list[dict], trials_by_unit: dict, param
     datasets = _datasets(board, params, claim_rows(board, params))
     index = _unit_index(units)
     anchors = {d: (board["datasets"][d]["low_anchor"], board["datasets"][d]["best_score"]) for d in datasets}
-    effort, used = {}, {}
+    used = {name: side_rows(board["results"], params[name], datasets) for name in ("less", "more")}
+    # An equal budget: a time cap can stop one side's units after a trial or two, and a side that barely tuned
+    # would read as needing no tuning. Both sides are read over the first k trials, k the fewest that any
+    # finished fold of either side ran on the dataset; with fewer than 2 there is no tuning to compare.
+    prefix = {}
+    for dataset in datasets:
+        counts = [len(trials_by_unit.get(unit["unit_key"], [])) for side in used.values() if dataset in side
+                  for unit in index[(dataset, side[dataset]["model"], side[dataset]["train_size"])]
+                  if unit["status"] == "done"]
+        prefix[dataset] = min(counts, default=0)
+    short = sorted(d for d in datasets if 0 < prefix[d] < MIN_TUNING_TRIALS)
+    effort = {}
     for name in ("less", "more"):
         effort[name] = {}
-        used[name] = side_rows(board["results"], params[name], datasets)
         for dataset, row in used[name].items():
-            if anchors[dataset][1] <= anchors[dataset][0]:
+            if anchors[dataset][1] <= anchors[dataset][0] or dataset in short:
                 continue
             value = tuning_effort(row, index[(dataset, row["model"], row["train_size"])], trials_by_unit,
-                                  anchors[dataset], within)
+                                  anchors[dataset], within, prefix[dataset] or None)
             if value is not None:
                 effort[name][dataset] = value
     common = sorted(set(effort["less"]) & set(effort["more"]))
@@ -380,7 +394,7 @@ def test_less_tuning(board: dict, units: list[dict], trials_by_unit: dict, param
             "within": within, "min_datasets_supported": need_support, "min_datasets_contradicted": need_contradict,
             "gain_test": {**tests[0], "p_holm": adjusted[0], "holds": holds[0]},
             "trials_test": {**tests[1], "p_holm": adjusted[1], "holds": holds[1]},
-            "imputed": imputed,
+            "imputed": imputed, "trials_compared": {d: prefix[d] for d in common}, "too_few_trials": short,
         },
         "datasets": common,
         "summary": (f"normalised gain from default to tuned: {less} {mean('less', 0)}, {more} {mean('more', 0)} "
@@ -390,12 +404,17 @@ def test_less_tuning(board: dict, units: list[dict], trials_by_unit: dict, param
                     + ("both conditions hold" if all(holds) else
                        f"{sum(holds)} of 2 conditions hold at p < {alpha}"
                        + ("; reversed after Holm" if any(reversed_) else ""))
-                    + _imputed_note(imputed, "a side's cell (effort over the folds that ran) on")),
+                    + _imputed_note(imputed, "a side's cell (effort over the folds that ran) on")
+                    + (f"; {len(short)} dataset(s) left out, where a side's fold ran fewer than "
+                       f"{MIN_TUNING_TRIALS} trials within the budget" if short else "")),
         "method": (f"Per dataset and side, the mean over the folds that ran (an imputed fold has no trials) of "
                    f"the normalised gain from the default (trial 0) to the tuned choice, and of the trials until "
                    f"the best-so-far test score is within {within:g} of the final one, on section 1's "
                    f"normalised scale (the dataset's robust low anchor 0, its best mean score 1, each test score "
-                   f"clipped to [0, 1]). A two-sided {WILCOXON}, on each ({more} - {less}). Supported when both "
+                   f"clipped to [0, 1]). Both sides are read over the same first k trials of each fold, k the "
+                   f"fewest trials any finished fold of either side ran on the dataset (equal to the trial budget "
+                   f"unless a time budget cut folds short); a dataset with k below {MIN_TUNING_TRIALS} is left out. "
+                   f"A two-sided {WILCOXON}, on each ({more} - {less}). Supported when both "
                    f"conditions hold at p < {alpha} (an intersection-union test, Berger 1982: at least "
                    f"{need_support} datasets); contradicted when either is significantly reversed, "
                    f"Holm-adjusted over the two (at least {need_contradict} datasets)."),
