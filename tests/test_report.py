@@ -560,6 +560,23 @@ def test_cost_and_pareto_front(report):
     assert board["cost"]["pareto"]["tabular"]["front"][0] in ("lightgbm", "linear")
 
 
+def test_cost_counts_trials_per_unit_and_the_units_a_time_budget_cut_short(report):
+    from bench.report.cost import cost
+    from bench.report.leaderboard import core_leaderboard
+
+    _, store, run_id, board = report
+    _, units, trials_by_unit = core_leaderboard(store, run_id)
+    plain = {m["model"]: m for m in board["cost"]["models"]}
+    assert plain["mlp"]["mean_trials_per_unit"] == 4.0 and plain["mlp"]["units_cut_by_time"] == 0  # 4 trials, no cap
+    key = next(u["unit_key"] for u in units if u["model"] == "mlp" and u["status"] == "done")
+    short = {**trials_by_unit, key: trials_by_unit[key][:1]}  # as if the deadline came after the default
+    capped = {m["model"]: m for m in cost({**board, "budget": {"trials": 4, "seconds": 60.0}}, units, short)["models"]}
+    assert capped["mlp"]["units_cut_by_time"] == 1 and capped["mlp"]["mean_trials_per_unit"] < 4.0
+    assert capped["lightgbm"]["units_cut_by_time"] == 0
+    seconds_only = cost({**board, "budget": {"trials": None, "seconds": 60.0}}, units, trials_by_unit)["models"]
+    assert all(m["units_cut_by_time"] == m["units"] for m in seconds_only)
+
+
 def test_diagnostics_cover_every_deep_unit(report):
     _, _, _, board = report
     units = board["diagnostics"]["units"]

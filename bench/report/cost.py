@@ -2,7 +2,9 @@
 
 Fit and predict seconds are medians over every trial of the model (predict covers the
 validation and test sets of the trial). A unit's tuning time is the sum of its trials' fit
-seconds. In the table, a model's mean tuning time and mean normalised score are over the common
+seconds. Trials per unit are the trials a finished unit ran (whatever their status); a unit is cut by the
+time budget when the run has one and the unit ran fewer trials than the trial budget (every unit, when the
+budget is seconds alone): its model was tuned less than the trial budget says. In the table, a model's mean tuning time and mean normalised score are over the common
 datasets of its own leaderboard (section 1). Each Pareto panel (all datasets, then each modality)
 holds the models that apply to every dataset of the panel, each point its mean tuning time per unit
 against its mean normalised score over the panel's common datasets (where all those models have a
@@ -49,9 +51,15 @@ def cost(board: dict, units: list[dict], trials_by_unit: dict[str, list[dict]]) 
     cells = {(r["dataset"], r["model"], r["train_size"]) for r in results}
     by_cell = {(r["dataset"], r["model"]): r for r in results}
     fit, predict, failed = defaultdict(list), defaultdict(list), defaultdict(int)
+    ran, cut = defaultdict(list), defaultdict(int)  # trials per finished unit; units the time budget cut short
+    budget = board.get("budget") or {}
     for unit in units:
         if (unit["dataset"], unit["model"], unit["train_size"] or None) not in cells:
             continue
+        if unit["status"] == "done":
+            n = len(trials_by_unit.get(unit["unit_key"], []))
+            ran[unit["model"]].append(n)
+            cut[unit["model"]] += bool(budget.get("seconds")) and n < (budget.get("trials") or math.inf)
         for trial in trials_by_unit.get(unit["unit_key"], []):
             if trial["status"] == "ok":
                 fit[unit["model"]].append(trial["fit_s"])
@@ -65,6 +73,7 @@ def cost(board: dict, units: list[dict], trials_by_unit: dict[str, list[dict]]) 
         home = scopes[model["scope"]]["datasets"] if model["scope"] else []
         per_model.append({
             "model": name, "family": model["family"], "n_trials": len(fit[name]), "failed_trials": failed[name],
+            "mean_trials_per_unit": _round(_mean(ran[name]), 2), "units": len(ran[name]), "units_cut_by_time": cut[name],
             "median_fit_s": _round(np.median(fit[name])) if fit[name] else None,
             "median_predict_s": _round(np.median(predict[name])) if predict[name] else None,
             "mean_tuning_s_per_unit": _round(_mean([by_cell[(d, name)]["tuning_s"] for d in home])),
@@ -101,12 +110,13 @@ def render(board: dict) -> list:
     rows = [[m["model"], m["family"], fmt(m["median_fit_s"], 3), fmt(m["median_predict_s"], 4),
              fmt(m["mean_tuning_s_per_unit"], 2), fmt(m["mean_normalized_score"], 3), str(m["n_datasets"]),
              ", ".join(panel for panel, p in c["pareto"].items() if m["model"] in p["front"]) or "—",
-             str(m["failed_trials"])] for m in c["models"]]
+             str(m["failed_trials"]), fmt(m.get("mean_trials_per_unit"), 1),
+             f"{m['units_cut_by_time']} of {m['units']}" if "units" in m else "—"] for m in c["models"]]
     fronts = [f"{panel} ({len(p['datasets'])} common datasets): {' → '.join(p['front'])}"
               for panel, p in c["pareto"].items()]
     return [("table", ["model", "family", "median fit s / trial", "median predict s / trial",
                        "mean tuning s / unit", "mean normalised score", "datasets", "on the front of",
-                       "failed trials"], rows, "llrrrrrll"),
+                       "failed trials", "trials / unit", "units cut by the time budget"], rows, "llrrrrrllrr"),
             ("p", c["method"]),
             ("list", ["Pareto front (fastest first), " + f for f in fronts]),
             ("figure", "pareto")]
