@@ -6,9 +6,10 @@ from bench.environment import installed_revision, revision_from_direct_url
 
 def test_a_git_install_records_the_commit_pip_resolved():
     # As pip writes it for `pip install git+https://host/repo@v1` (PEP 610, "VCS URLs").
-    text = json.dumps({"url": "https://host/repo", "vcs_info": {"vcs": "git", "requested_revision": "v1",
-                                                                 "commit_id": "5608ce8991af67314b3d7aee4c602e374487146e"}})
-    assert revision_from_direct_url(text) == "5608ce8991af67314b3d7aee4c602e374487146e"
+    commit = "5608ce8991af67314b3d7aee4c602e374487146e"
+    text = json.dumps({"url": "https://host/repo",
+                       "vcs_info": {"vcs": "git", "requested_revision": "v1", "commit_id": commit}})
+    assert revision_from_direct_url(text) == commit
 
 
 def test_folder_and_index_installs_have_no_revision_to_record():

@@ -4,7 +4,8 @@ Fit and predict seconds are medians over every trial of the model (predict cover
 validation and test sets of the trial). A unit's tuning time is the sum of its trials' fit
 seconds. Trials per unit are the trials a finished unit ran (whatever their status); a unit is cut by the
 time budget when the run has one and the unit ran fewer trials than the trial budget (every unit, when the
-budget is seconds alone): its model was tuned less than the trial budget says. In the table, a model's mean tuning time and mean normalised score are over the common
+budget is seconds alone): its model was tuned less than the trial budget says. In the table, a model's mean
+tuning time and mean normalised score are over the common
 datasets of its own leaderboard (section 1). Each Pareto panel (all datasets, then each modality)
 holds the models that apply to every dataset of the panel, each point its mean tuning time per unit
 against its mean normalised score over the panel's common datasets (where all those models have a
@@ -73,7 +74,8 @@ def cost(board: dict, units: list[dict], trials_by_unit: dict[str, list[dict]]) 
         home = scopes[model["scope"]]["datasets"] if model["scope"] else []
         per_model.append({
             "model": name, "family": model["family"], "n_trials": len(fit[name]), "failed_trials": failed[name],
-            "mean_trials_per_unit": _round(_mean(ran[name]), 2), "units": len(ran[name]), "units_cut_by_time": cut[name],
+            "mean_trials_per_unit": _round(_mean(ran[name]), 2), "units": len(ran[name]),
+            "units_cut_by_time": cut[name],
             "median_fit_s": _round(np.median(fit[name])) if fit[name] else None,
             "median_predict_s": _round(np.median(predict[name])) if predict[name] else None,
             "mean_tuning_s_per_unit": _round(_mean([by_cell[(d, name)]["tuning_s"] for d in home])),

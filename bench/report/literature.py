@@ -158,8 +158,8 @@ def render(board: dict) -> list:
               for g in by_model(result["rows"])]
     blocks = [
         ("p", "By model: the published numbers this run can be set against, per model and metric (gaps of "
-              "different metrics are not pooled), with the median gap (for RMSE and MAE, in the target's units, as a share "
-              "of the published number) and how often ours is ahead."),
+              "different metrics are not pooled), with the median gap (for RMSE and MAE, in the target's units, "
+              "as a share of the published number) and how often ours is ahead."),
         ("table", ["model", "metric", "numbers", "median gap", "ours ahead"], digest, "llrrr"),
     ] if digest else []
     blocks += [
