@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -76,6 +77,10 @@ def cmd_run(args) -> int:
     print(f"run {config.run_id}: suite {config.suite}, {len(config.datasets)} datasets x {len(config.models)} models "
           f"x {config.folds} fold(s), {budget} per unit, {cap}{origin}; {workers or 'in-process'} worker(s) x "
           f"{threads} thread(s), device {config.device}", file=sys.stderr)
+    # A stop from outside (a job scheduler's SIGTERM, the end of a working session) ends the sitting as Ctrl-C
+    # does: the finished units are kept and the sitting records its end and progress; the exit waits for the
+    # units still running to end (at their deadline or unit timeout), so that none outlives the run.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         with store.exclusive():
             summary = execute(config, store, cards, specs, cache_dir, workers, threads, args.scheduler, limits,
@@ -92,6 +97,10 @@ def cmd_run(args) -> int:
     _print_models(board)
     print(f"wrote {out / 'leaderboard.md'} and {out / 'leaderboard.json'}; store {store.path}")
     return 0
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def _shard(text: str | None) -> tuple[int, int] | None:

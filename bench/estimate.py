@@ -37,7 +37,15 @@ def estimate(config, tasks: list, datasets: dict, specs: dict, workers: int, sou
     return {"units": len(tasks), "unit_s": round(sum(seconds), 1), "wall_s": round(wall_seconds(seconds, workers), 1),
             "workers": workers, "by_model_s": {m: round(s, 1) for m, s in by_model.most_common()},
             "fitted_on": {"units": model.units, "sources": used, "log_residual_sd": round(model.residual_sd, 3)},
-            "unseen_models": sorted(model.unseen)}
+            "unseen_models": sorted(model.unseen),
+            "per_unit_s": {t.unit_key: s for t, s in zip(tasks, seconds)}}  # for the progress, not recorded
+
+
+def hours_left(progress: dict, left_s: float, workers: int) -> float:
+    """Wall hours still to run: the cost model's unit seconds of the units left, scaled by how far off it was
+    on the units this sitting finished (`progress`: their estimated and actual unit seconds), over the workers."""
+    ratio = progress["unit_s"] / progress["estimated_unit_s"] if progress["estimated_unit_s"] > 0 else 1.0
+    return left_s * ratio / max(1, workers) / 3600
 
 
 def describe_estimate(result: dict | None) -> str:

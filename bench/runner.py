@@ -18,7 +18,7 @@ from bench.config import RunConfig, sampler_settings
 from bench.data import Dataset, DatasetCard, dataset_summary, load
 from bench.data.hygiene import shared_duplicates
 from bench.environment import environment
-from bench.estimate import estimate
+from bench.estimate import estimate, hours_left
 from bench.executor import open_executor, run_units
 from bench.contract import ModelSpec
 from bench.isolation import Limits
@@ -162,16 +162,30 @@ def execute(config: RunConfig, store: Store, cards: dict[str, DatasetCard], spec
             recorded["estimate"] = {k: guess[k] for k in ("units", "unit_s", "wall_s")}
         sitting = store.start_sitting(run_id, workers, recorded)
         counts = {"units": 0, "trials": 0, "failed_units": 0, "skipped": total - len(tasks)}
+        # How far off the estimate is on the units finished so far: the sitting records it when it ends (also
+        # when it is interrupted), and the progress bar scales the estimate of the units left by it.
+        per_unit = (guess or {}).get("per_unit_s", {})
+        progress = {"units": 0, "estimated_unit_s": 0.0, "unit_s": 0.0}
+        left_s = sum(per_unit.values())
         bar = tqdm(total=total, initial=total - len(tasks), unit="unit", disable=not progress,
                    file=sys.stderr, dynamic_ncols=True, desc=config.suite)
 
         def record(result: dict) -> None:
+            nonlocal left_s
             unit = result["unit"]
             store.record_unit(run_id, unit, result["trials"], result["ensemble"])
             counts["units"] += 1
             counts["trials"] += len(result["trials"])
             counts["failed_units"] += unit["status"] != "done"
-            bar.set_postfix_str(f"trials={counts['trials']} last={unit['dataset']}/{unit['model']}", refresh=False)
+            expected = per_unit.get(unit["unit_key"])
+            if expected is not None and unit.get("wall_s") is not None:
+                progress["units"] += 1
+                progress["estimated_unit_s"] += expected
+                progress["unit_s"] += unit["wall_s"]
+                left_s -= expected
+            left = f" left~{hours_left(progress, left_s, workers):.1f}h" if per_unit else ""
+            bar.set_postfix_str(f"trials={counts['trials']}{left} last={unit['dataset']}/{unit['model']}",
+                                refresh=False)
             bar.update(1)
             if unit["status"] != "done":
                 bar.write(f"unit {unit['dataset']}/{unit['model']}/fold{unit['fold']} failed: {unit.get('error')}")
@@ -180,8 +194,9 @@ def execute(config: RunConfig, store: Store, cards: dict[str, DatasetCard], spec
             run_units(client, tasks, limits, record)
         finally:
             bar.close()
-            store.finish_sitting(sitting)
+            store.finish_sitting(sitting, {"progress": {k: round(v, 3) for k, v in progress.items()}}
+                                 if progress["units"] else None)
     counts["wall_s"] = time.monotonic() - started
     counts["total_units"] = total
-    counts["estimate"] = guess if tasks else None
+    counts["estimate"] = {k: v for k, v in guess.items() if k != "per_unit_s"} if guess and tasks else None
     return counts

@@ -229,8 +229,13 @@ class Store:
                   "environment": json.dumps(s["environment"])} for s in sittings],
             )
 
-    def finish_sitting(self, sitting: int) -> None:
+    def finish_sitting(self, sitting: int, recorded: dict | None = None) -> None:
+        """The sitting's end, and what it learned while running (`recorded`, added to its environment)."""
         with self.db:
+            if recorded:
+                (text,) = self.db.execute("SELECT environment FROM sittings WHERE rowid = ?", (sitting,)).fetchone()
+                self.db.execute("UPDATE sittings SET environment = ? WHERE rowid = ?",
+                                (json.dumps({**json.loads(text), **recorded}, sort_keys=True), sitting))
             self.db.execute("UPDATE sittings SET finished = ? WHERE rowid = ?", (time.time(), sitting))
 
     def runs(self) -> list[dict]:

@@ -5,6 +5,7 @@ Loaded into runs through BENCH_MODEL_MODULES=fault_models (with tests/ on PYTHON
 import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -39,6 +40,8 @@ def _nan(params, train, valid, info, ctx):
 
 
 def _hangs(params, train, valid, info, ctx):
+    if os.environ.get("BENCH_HANG_PID_FILE"):  # so that a test can check the process does not outlive its run
+        Path(os.environ["BENCH_HANG_PID_FILE"]).write_text(str(os.getpid()))
     time.sleep(3600)  # ignores its deadline, as a stuck model would
 
 

@@ -134,3 +134,26 @@ def test_the_cost_model_recovers_how_time_grows_with_rows():
     assert model.unseen == {"tabm"}
     assert fit(samples[:3]) is None
     assert wall_seconds([4, 3, 3, 2], 2) == 6 and wall_seconds([5], 4) == 5
+
+
+def test_hours_left_scale_the_estimate_by_how_far_off_it_was_so_far():
+    from bench.estimate import hours_left
+
+    # The units done were estimated at 100 s and took 150: the 7,200 s estimated for the rest become 3 h on
+    # 2 workers; before any unit is done the estimate stands as it is.
+    assert hours_left({"units": 4, "estimated_unit_s": 100.0, "unit_s": 150.0}, 7200.0, 2) == pytest.approx(1.5)
+    assert hours_left({"units": 0, "estimated_unit_s": 0.0, "unit_s": 0.0}, 7200.0, 2) == pytest.approx(1.0)
+
+
+def test_a_sitting_stopped_early_is_compared_on_the_units_it_finished():
+    from bench.report.provenance import _estimate_text
+
+    estimate = {"units": 2335, "unit_s": 65000.0, "wall_s": 32500.0}
+    stopped = {"wall_s": 8000.0, "estimate": estimate,
+               "progress": {"units": 300, "estimated_unit_s": 12000.0, "unit_s": 15000.0}}
+    text = _estimate_text(stopped)
+    assert "finished 300 of them" in text and "1.25x the estimate" in text and "took 8000" not in text
+    whole = {"wall_s": 130.0, "estimate": {"units": 40, "unit_s": 200.0, "wall_s": 100.0},
+             "progress": {"units": 40, "estimated_unit_s": 200.0, "unit_s": 250.0}}
+    assert _estimate_text(whole) == ", estimated 100 s for 40 unit(s), took 130 s (1.30x the estimate)"
+    assert _estimate_text({"wall_s": None, "estimate": estimate}) == ", estimated 32500 s for 2335 unit(s)"

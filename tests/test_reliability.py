@@ -110,6 +110,33 @@ def test_kill_minus_nine_then_resume_keeps_every_unit_once(tmp_path, env):
     assert scores(out)[0] == scores(tmp_path / "reference")[0]
 
 
+def test_sigterm_ends_the_sitting_like_ctrl_c_and_records_how_far_off_the_estimate_was(tmp_path, env):
+    """A job scheduler or the end of a working session stops a run with SIGTERM: the finished units stay, the
+    sitting records its end and its progress against the cost model's estimate, and no unit outlives it."""
+    pid_file = tmp_path / "hang.pid"
+    args = ("--datasets", "wine,breast_cancer", "--models", "linear,fault_hangs", "--trials", "1", "--workers", "1",
+            "--unit-timeout", "15")
+    out = tmp_path / "run"
+    driver = subprocess.Popen(bench_command(out, *args), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True, env={**env, "BENCH_HANG_PID_FILE": str(pid_file)})
+    deadline = time.monotonic() + 120
+    while not (done_units(out / "results.sqlite") >= 1 and pid_file.exists()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert driver.poll() is None and pid_file.exists(), "no unit finished and none hung within 120 s"
+    driver.send_signal(signal.SIGTERM)
+    _, stderr = driver.communicate(timeout=120)  # the exit waits for the hanging unit's 15 s timeout
+    assert driver.returncode == 130 and "interrupted; rerun the same command to resume" in stderr
+    assert "Traceback" not in stderr, stderr[-3000:]
+    hung = int(pid_file.read_text())
+    assert not Path(f"/proc/{hung}").exists() or Path(f"/proc/{hung}/stat").read_text().split()[2] == "Z", (
+        f"the hanging unit (pid {hung}) outlived its run")
+    (finished, environment), = sqlite3.connect(out / "results.sqlite").execute(
+        "SELECT finished, environment FROM sittings").fetchall()
+    progress = json.loads(environment)["progress"]
+    assert finished is not None and progress["units"] == done_units(out / "results.sqlite") >= 1
+    assert progress["estimated_unit_s"] > 0 and progress["unit_s"] > 0
+
+
 def test_a_second_run_on_the_same_store_is_refused(tmp_path, env):
     args = ("--datasets", "wine", "--models", "fault_hangs", "--trials", "1", "--workers", "1",
             "--unit-timeout", "20")

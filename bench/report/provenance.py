@@ -150,7 +150,7 @@ def provenance(store: Store, run_id: str, config: dict, units: list[dict], sitti
              "wall_s": None if s["finished"] is None else round(s["finished"] - s["started"], 3),
              "git_revision": s["environment"].get("git_revision")}
             # a sitting's shard and its cost model's estimate (bench/estimate.py), when it recorded them
-            | {key: s["environment"][key] for key in ("shard", "estimate") if key in s["environment"]}
+            | {key: s["environment"][key] for key in ("shard", "estimate", "progress") if key in s["environment"]}
             for s in sittings
         ],
         "wall_s": round(sum(s["finished"] - s["started"] for s in finished), 3),
@@ -170,12 +170,19 @@ def provenance(store: Store, run_id: str, config: dict, units: list[dict], sitti
 
 
 def _estimate_text(sitting: dict) -> str:
-    """', estimated 120 s for 40 units, took 150 s (1.25x the estimate)', or nothing."""
-    estimate = sitting.get("estimate")
+    """', estimated 120 s for 40 units, took 150 s (1.25x the estimate)', or nothing. A sitting that ended
+    before its units did (interrupted, or stopped at the end of a working session) is compared on the units
+    it finished: their estimated unit seconds against their real ones."""
+    estimate, progress = sitting.get("estimate"), sitting.get("progress")
     if not estimate:
         return ""
     text = f", estimated {estimate['wall_s']:.0f} s for {estimate['units']} unit(s)"
-    if sitting["wall_s"] and estimate["wall_s"]:
+    if progress and progress["units"] < estimate["units"]:
+        ratio = progress["unit_s"] / progress["estimated_unit_s"] if progress["estimated_unit_s"] else None
+        text += (f"; it finished {progress['units']} of them: estimated {progress['estimated_unit_s']:.0f} s of "
+                 f"unit time, took {progress['unit_s']:.0f} s"
+                 + (f" ({ratio:.2f}x the estimate)" if ratio else ""))
+    elif sitting["wall_s"] and estimate["wall_s"]:
         text += f", took {sitting['wall_s']:.0f} s ({sitting['wall_s'] / estimate['wall_s']:.2f}x the estimate)"
     return text
 
