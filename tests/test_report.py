@@ -577,6 +577,23 @@ def test_cost_counts_trials_per_unit_and_the_units_a_time_budget_cut_short(repor
     assert all(m["units_cut_by_time"] == m["units"] for m in seconds_only)
 
 
+def test_provenance_names_each_sittings_cpu_when_the_sittings_ran_on_different_machines(report):
+    import copy
+
+    from bench.report.provenance import render
+
+    _, _, _, board = report
+
+    def sittings_line(b):
+        return next(item for item in render(b)[0][1] if item.startswith("sittings: "))
+
+    first = board["provenance"]["sittings"][0]
+    assert first["cpu"] and first["cpu"] not in sittings_line(board)  # one machine: named in the hardware line
+    mixed = copy.deepcopy(board)
+    mixed["provenance"]["sittings"] = [{**first, "cpu": "Intel Xeon"}, {**first, "cpu": "AMD EPYC"}]
+    assert "Intel Xeon" in sittings_line(mixed) and "AMD EPYC" in sittings_line(mixed)
+
+
 def test_diagnostics_cover_every_deep_unit(report):
     _, _, _, board = report
     units = board["diagnostics"]["units"]

@@ -148,7 +148,7 @@ def provenance(store: Store, run_id: str, config: dict, units: list[dict], sitti
         "sittings": [
             {"started": _iso(s["started"]), "finished": _iso(s["finished"]), "workers": s["workers"],
              "wall_s": None if s["finished"] is None else round(s["finished"] - s["started"], 3),
-             "git_revision": s["environment"].get("git_revision")}
+             "git_revision": s["environment"].get("git_revision"), "cpu": s["environment"].get("cpu")}
             # a sitting's shard and its cost model's estimate (bench/estimate.py), when it recorded them
             | {key: s["environment"][key] for key in ("shard", "estimate", "progress") if key in s["environment"]}
             for s in sittings
@@ -194,6 +194,7 @@ def render(board: dict) -> list:
     hw = p["hardware"]
     overhead = clock["overhead_fraction"]
     u = p["units"]
+    mixed_cpus = len({s.get("cpu") for s in p["sittings"]}) > 1
     items = [
         f"suite `{p['suite']}`, run `{p['run_id']}`; budget {budget_text(board)}; {p['folds']} outer fold(s); "
         f"seed {p['seed']} (per unit: a hash of seed, dataset, model and fold; per trial: that plus the trial "
@@ -210,7 +211,9 @@ def render(board: dict) -> list:
         f"model time {clock['model_s']:.1f} s; "
         f"harness overhead {fmt(None if overhead is None else 100 * overhead, 1)}% of worker time",
         "sittings: " + "; ".join(f"{s['started']} to {s['finished'] or 'unfinished'} ({s['workers']} worker(s)"
-                                 + (f", shard {s['shard']}" if s.get("shard") else "") + ")" + _estimate_text(s)
+                                 + (f", shard {s['shard']}" if s.get("shard") else "")
+                                 # a time budget buys each machine its own number of trials: say which ran what
+                                 + (f", {s.get('cpu')}" if mixed_cpus else "") + ")" + _estimate_text(s)
                                  for s in p["sittings"]),
         f"units: {u['expected']} expected, {u['recorded']} recorded, {u['done']} done, {u['failed']} failed, "
         f"{u['missing']} missing; applicability {p['applicability']}",
