@@ -484,6 +484,18 @@ def test_tpe_tuning_curves_follow_the_order_the_trials_ran_with_bands_over_folds
     assert "sampler tpe (settings not recorded by this run)" in markdown
 
 
+def test_a_dataset_with_one_published_fold_counts_in_every_fold_replicate():
+    """The reference study mixes 3-fold datasets with mnist1d_paper's one published split: the fold replicates
+    of the TPE curves take the one fold in each (stacking them as they were raised ValueError)."""
+    from bench.report.tuning_curves import _summary
+
+    three = np.array([[0.2, 0.4], [0.4, 0.6], [0.6, 0.8]])  # (folds, trials), normalised
+    one = np.array([[1.0, 1.0]])
+    summary = _summary([three, one])
+    assert summary["mean"] == [pytest.approx(0.7), pytest.approx(0.8)]  # per replicate (x + 1) / 2, then the mean
+    assert summary["low"][0] == pytest.approx(0.605)  # 2.5% of the replicates 0.6, 0.7, 0.8
+
+
 def test_random_search_tuning_curves_shuffle_the_trial_order(tmp_path):
     store, run_id = synthetic_store(tmp_path / "results.sqlite", sampler="random",
                                     sampler_settings={"name": "random", "seed": "per unit"})

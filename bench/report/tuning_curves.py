@@ -7,7 +7,8 @@ order is as likely as the one that ran: the order is shuffled many times per uni
 trial 0, stays first) and the band shows how much the luck of the order matters. An adaptive sampler
 (TPE) chooses each trial from the ones before it, so a shuffled order is one it could never have run:
 its curve follows the order the trials ran in, and the band is over the outer folds (each fold a
-replicate of the whole search, with its own split and seed).
+replicate of the whole search, with its own split and seed; a dataset with fewer folds, such as one with a
+published test split, takes its folds in turn).
 
 Scores are normalised per dataset as in section 1 (its robust low anchor = 0, the best model's final
 mean score = 1, each fold's score clipped to [0, 1]), then averaged over datasets within each replicate (a
@@ -129,9 +130,13 @@ def _combine(folds: list[np.ndarray], shuffle: bool) -> np.ndarray:
 
 
 def _summary(stack: list[np.ndarray]) -> dict | None:
-    """Mean over datasets per replicate, then mean and 2.5-97.5% band over replicates."""
+    """Mean over datasets per replicate, then mean and 2.5-97.5% band over replicates. Where the replicates are
+    the outer folds, a dataset with fewer folds (a published test split is its one fold) takes its folds in
+    turn, so that it counts in every replicate."""
     if not stack:
         return None
+    replicates = max(s.shape[0] for s in stack)
+    stack = [np.take(s, np.arange(replicates) % s.shape[0], axis=0) for s in stack]
     per_replicate = np.mean(np.stack(stack), axis=0)
     mean = per_replicate.mean(axis=0)
     low = np.percentile(per_replicate, 2.5, axis=0)
