@@ -6,7 +6,12 @@ the same threads, ours (``bench.models._torch.fit_net``) against skorch's
 with the same module, the same optimiser (AdamW; plain, without TabM's
 parameter groups or clipping on either side), the same batch size (256) and the
 same validation pass each epoch (skorch's ``predefined_split`` on our
-validation rows):
+validation rows). skorch gets the module as its users write it: torch's
+default AdamW, and ``torch.nn.Dropout`` where ours has
+``bench.models._torch.Dropout``, whose NumPy mask is one of our trainer's
+means (issue 16 lists "a cheaper dropout mask"); for ``mlp_dropout`` the run
+also times skorch with our dropout module (``skorch_same_module``), so the
+share of the gain that is the mask alone is on record:
 
 - ``mlp``: the 3 x 256 MLP of ``bench.models.mlp``, no dropout (pure compute);
   target: training FLOP/s at least 55% of a large ``torch.mm``'s;
@@ -63,6 +68,7 @@ class Case:
     weight_decay: float
     epochs: int
     k: int = 1  # members whose outputs (batch, k, out) each get the loss
+    same_module_too: bool = False  # also time skorch with our Dropout module
 
 
 def cases(X_train: np.ndarray) -> list[Case]:
@@ -75,7 +81,7 @@ def cases(X_train: np.ndarray) -> list[Case]:
         Case("mlp", "MLP 3x256, ReLU, no dropout (bench.models.mlp.build_mlp)",
              lambda: build_mlp(d_in, 2, 3, 256, dropout=0.0, norm="none"), 1e-3, 1e-5, 5),
         Case("mlp_dropout", "MLP 3x256, ReLU, dropout 0.1 (bench.models.mlp.build_mlp)",
-             lambda: build_mlp(d_in, 2, 3, 256, dropout=0.1, norm="none"), 1e-3, 1e-5, 5),
+             lambda: build_mlp(d_in, 2, 3, 256, dropout=0.1, norm="none"), 1e-3, 1e-5, 5, same_module_too=True),
         Case("resnet", "ResNet, bench.models.resnet's default (4 blocks, 256 wide, hidden 512, batch norm, "
              "dropout 0.2)", lambda: resnet.build_resnet(d_in, 2, resnet.DEFAULTS), resnet.DEFAULTS["lr"],
              resnet.DEFAULTS["weight_decay"], 3),
@@ -111,14 +117,20 @@ def main(argv=None) -> int:
         epoch_flops = len(X_train) * train_flops + len(X_valid) * eval_flops
         common = dict(lr=case.lr, weight_decay=case.weight_decay, batch_size=BATCH_SIZE, device=device, k=case.k)
         warm = (X_train[:2048], y_train[:2048], X_valid[:1024], y_valid[:1024])  # warm-up: imports, allocator
+        skorch_build = with_torch_dropout(case.build)
         ours_fit(case.build, *warm, epochs=1, **common)
-        skorch_fit(case.build, *warm, epochs=1, **common)
-        ours, theirs = [], []
+        skorch_fit(skorch_build, *warm, epochs=1, **common)
+        ours, theirs, same_module = [], [], []
         for _ in range(args.repeats):
             ours.append(ours_fit(case.build, X_train, y_train, X_valid, y_valid, epochs=epochs, **common) / epochs)
-            theirs.append(skorch_fit(case.build, X_train, y_train, X_valid, y_valid, epochs=epochs, **common) / epochs)
+            theirs.append(skorch_fit(skorch_build, X_train, y_train, X_valid, y_valid, epochs=epochs, **common) / epochs)
+            if case.same_module_too:
+                same_module.append(skorch_fit(case.build, X_train, y_train, X_valid, y_valid, epochs=epochs,
+                                              **common) / epochs)
         results[case.name] = {"model": case.description, "epochs": epochs, "k": case.k, "flops_per_epoch": epoch_flops,
                               "ours": _side(ours, epoch_flops), "skorch": _side(theirs, epoch_flops)}
+        if same_module:
+            results[case.name]["skorch_same_module"] = _side(same_module, epoch_flops)
         print(f"{case.name}: ours {1 / statistics.median(ours):.2f} epochs/s, skorch "
               f"{1 / statistics.median(theirs):.2f}", flush=True)
     mm = statistics.median(mm_rates)
@@ -135,6 +147,8 @@ def main(argv=None) -> int:
         # The best any trainer of this module could do: every FLOP at the large torch.mm's rate, no overhead.
         result["ceiling"] = {"epoch_s_at_mm_rate": result["flops_per_epoch"] / mm,
                              "throughput_over_skorch_at_mm_rate": skorch_s / (result["flops_per_epoch"] / mm)}
+        if "skorch_same_module" in result:
+            result["ratios"]["throughput_ours_over_skorch_same_module"] = result["skorch_same_module"]["epoch_s"] / ours_s
         if name in TARGETS:
             ratio, target = TARGETS[name]
             result["target"] = {ratio: target, "met": bool(result["ratios"][ratio] >= target)}
@@ -170,6 +184,8 @@ def main(argv=None) -> int:
         print(f"{name}: {ratios['throughput_ours_over_skorch']:.2f}x skorch ({low:.2f}-{high:.2f}), "
               f"{r['ours']['flops_per_s'] / 1e9:.1f} GFLOP/s = {ratios['flops_ours_over_mm']:.0%} of torch.mm's "
               f"{mm / 1e9:.1f}; ceiling {r['ceiling']['throughput_over_skorch_at_mm_rate']:.2f}x"
+              + (f"; {ratios['throughput_ours_over_skorch_same_module']:.2f}x skorch with our dropout module"
+                 if "throughput_ours_over_skorch_same_module" in ratios else "")
               + (f"; target {target}" if target else ""))
     print(f"machine: {result['machine']}; written to {args.out}")
     return 0
@@ -210,6 +226,21 @@ def step_flops(case: Case, X_train: np.ndarray, device: str) -> tuple[float, flo
     with torch.inference_mode(), FlopCounterMode(display=False) as counter:
         net(x)
     return train / BATCH_SIZE, counter.get_total_flops() / BATCH_SIZE
+
+
+def with_torch_dropout(build: Callable[[], torch.nn.Module]) -> Callable[[], torch.nn.Module]:
+    """``build`` with ``torch.nn.Dropout`` wherever the net has ours: the module as a skorch user writes it."""
+    from bench.models._torch import Dropout
+
+    def build_for_skorch() -> torch.nn.Module:
+        net = build()
+        for parent in list(net.modules()):
+            for name, child in list(parent.named_children()):
+                if isinstance(child, Dropout):
+                    setattr(parent, name, torch.nn.Dropout(child.p))
+        return net
+
+    return build_for_skorch
 
 
 def _members_loss(k: int) -> torch.nn.Module:

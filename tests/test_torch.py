@@ -140,3 +140,59 @@ def test_the_cuda_path_is_kept_where_no_gpu_can_test_it():
         pytest.skip("no CUDA device: the CUDA path is not measured or run here")
     fitted = _fit(ctx=FitContext(seed=0, device="cuda"))
     assert fitted.n_iter == 4
+
+
+def _autograd_only(monkeypatch):
+    import bench.models._torch as trainer
+
+    monkeypatch.setattr(trainer, "plain_mlp_step", lambda net, dropout_type: None)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {},
+    {"mixup": 0.4, "label_smoothing": 0.1},
+    {"gradient_clipping_norm": 0.5, "schedule": "cosine", "dropout_schedule": "flat_cos"},
+    {"task": "regression"},
+], ids=["plain", "mixup-smoothing", "clipping-schedules", "regression"])
+def test_the_plain_mlp_step_gives_autograds_weights_bit_for_bit(monkeypatch, kwargs):
+    """models/_plain_mlp.py runs the plain MLP without autograd: the same arithmetic, so the same bits."""
+    import bench.models._torch as trainer
+
+    used = []
+    real = trainer.plain_mlp_step
+    monkeypatch.setattr(trainer, "plain_mlp_step", lambda net, kind: used.append(real(net, kind)) or used[-1])
+    if kwargs.get("task") == "regression":
+        X_train, _, X_valid, _ = _data()
+        kwargs = {**kwargs, "y_train": X_train[:, 0] * 2.0 + 1.0, "y_valid": X_valid[:, 0] * 2.0 + 1.0}
+    fast = _fit_with(**kwargs)
+    assert used and used[0] is not None  # the fit took the plain path
+    _autograd_only(monkeypatch)
+    reference = _fit_with(**kwargs)
+    assert fast.curves == reference.curves
+    for a, b in zip(fast.net.state_dict().values(), reference.net.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def _fit_with(y_train=None, y_valid=None, **kwargs):
+    X_train, y_tr, X_valid, y_va = _data()
+    settings = dict(transform=None, task="binary", ctx=FitContext(seed=0), lr=1e-2, weight_decay=1e-4,
+                    batch_size=64, max_epochs=4, patience=10)
+    return fit_net(_mlp, X_train, y_tr if y_train is None else y_train, X_valid, y_va if y_valid is None else y_valid,
+                   **{**settings, **kwargs})
+
+
+def test_only_plain_mlps_on_the_cpu_take_the_plain_step():
+    from bench.models._plain_mlp import plain_mlp_step
+    from bench.models.mlp import build_mlp
+
+    nn = torch.nn
+    assert plain_mlp_step(build_mlp(6, 2, 3, 16, dropout=0.1, norm="none"), Dropout) is not None
+    assert plain_mlp_step(build_mlp(6, 2, 0, 16, dropout=0.0, norm="none"), Dropout) is not None  # one Linear
+    for net in (build_mlp(6, 2, 2, 16, dropout=0.1, norm="batchnorm"),
+                nn.Sequential(nn.Linear(6, 8), nn.GELU(), nn.Linear(8, 2)),
+                nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Dropout(0.1), nn.Linear(8, 2)),  # torch's own dropout
+                nn.Sequential(nn.Linear(6, 8), nn.ReLU()),  # does not end with a Linear
+                nn.Sequential(nn.Linear(6, 8, bias=False), nn.ReLU(), nn.Linear(8, 2)),
+                nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 2)).double(),
+                nn.Linear(6, 2)):
+        assert plain_mlp_step(net, Dropout) is None, net
