@@ -14,6 +14,7 @@ region (seen here with LightGBM).
 """
 from __future__ import annotations
 
+import atexit
 import ctypes
 import faulthandler
 import multiprocessing
@@ -50,6 +51,7 @@ class Limits:
 # HistGradientBoosting fits ran 2.5x slower. Units are short-lived processes, so the fork server
 # (and every unit forked from it) starts without it, on glibc's adaptive default.
 DROPPED_ENV = ("MALLOC_TRIM_THRESHOLD_",)
+STOP_WAIT_S = 10.0  # at exit, how long to wait for the fork server's stop (a server holding torch: ~1 s)
 
 
 def _context():
@@ -92,10 +94,15 @@ def shut_down() -> None:
     from multiprocessing import forkserver
 
     # _stop is the standard library's own way (its tests use it): close the server's "alive"
-    # pipe, then reap it. In a thread, so the server's exit overlaps the report.
+    # pipe, reap it, remove its socket. In a thread, so the server's exit overlaps the report;
+    # joined at exit, before multiprocessing's own exit handler empties its temporary folder:
+    # that clean-up and the stop's removal of the socket raced (a FileNotFoundError traceback
+    # after a SIGTERM'd run's last line). atexit runs the later registration first.
     stop = getattr(forkserver._forkserver, "_stop", None)
     if stop is not None:
-        threading.Thread(target=stop, name="forkserver-stop", daemon=True).start()
+        thread = threading.Thread(target=stop, name="forkserver-stop", daemon=True)
+        thread.start()
+        atexit.register(thread.join, STOP_WAIT_S)
 
 
 def _die_with_parent() -> None:

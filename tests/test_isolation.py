@@ -103,3 +103,28 @@ def test_the_fork_server_stops_with_the_executor_and_a_later_run_starts_a_new_on
         assert multiprocessing.forkserver._forkserver._forkserver_pid is None
         with pytest.raises(ProcessLookupError):  # exited and reaped, not a zombie
             os.kill(server, 0)
+
+
+def test_exit_waits_for_the_fork_servers_stop(tmp_path):
+    """The stop runs in a thread; the interpreter's exit joins it, before multiprocessing removes its temporary
+    folder (the stop removes the server's socket there: the two raced, a traceback after a SIGTERM'd run)."""
+    import subprocess
+
+    marker = tmp_path / "stopped"
+    script = f"""
+import time
+from multiprocessing import forkserver
+from bench.isolation import shut_down, warm_up
+warm_up()
+forkserver.ensure_running()
+stop = forkserver._forkserver._stop
+def slow_stop():  # as a server holding torch and a unit's child takes to exit
+    time.sleep(0.5)
+    stop()
+    open({str(marker)!r}, "w").close()
+forkserver._forkserver._stop = slow_stop
+shut_down()
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert marker.exists()  # the exit waited for the stop to finish
