@@ -358,18 +358,24 @@ def _fused_step(optimizer: torch.optim.Optimizer) -> Callable[[], None]:
     if not (optimizer.defaults.get("fused") and one_kind and hasattr(torch, "_fused_adamw_")
             and not optimizer.defaults.get("amsgrad")):
         return optimizer.step
-    state: list[tuple[list, list, list]] = []  # per group: exp_avg, exp_avg_sq and step tensors
+    state: list[tuple[list, list, list, torch.Tensor]] = []  # per group: exp_avg, exp_avg_sq, steps, their counter
 
     def step() -> None:
         grads = [[p.grad for p in group["params"]] for group in optimizer.param_groups]
         if not state or any(g is None for group_grads in grads for g in group_grads):
             optimizer.step()
             if not state and all(p in optimizer.state for p in params):
-                state.extend(tuple([optimizer.state[p][name] for p in group["params"]]
-                                   for name in ("exp_avg", "exp_avg_sq", "step")) for group in optimizer.param_groups)
+                for group in optimizer.param_groups:
+                    # The group's step counts as views of one tensor: one add a step instead of a foreach add
+                    # (9 -> 1.6 us for 8 parameters); optimizer.step, if it runs again, adds to the views.
+                    counter = torch.stack([optimizer.state[p]["step"] for p in group["params"]])
+                    for i, p in enumerate(group["params"]):
+                        optimizer.state[p]["step"] = counter[i]
+                    state.append(tuple([optimizer.state[p][name] for p in group["params"]]
+                                       for name in ("exp_avg", "exp_avg_sq", "step")) + (counter,))
             return
-        for group, group_grads, (exp_avgs, exp_avg_sqs, steps) in zip(optimizer.param_groups, grads, state):
-            torch._foreach_add_(steps, 1)
+        for group, group_grads, (exp_avgs, exp_avg_sqs, steps, counter) in zip(optimizer.param_groups, grads, state):
+            counter.add_(1)
             torch._fused_adamw_(group["params"], group_grads, exp_avgs, exp_avg_sqs, [], steps, amsgrad=False,
                                 lr=group["lr"], beta1=group["betas"][0], beta2=group["betas"][1],
                                 weight_decay=group["weight_decay"], eps=group["eps"], maximize=False)

@@ -80,6 +80,27 @@ def test_fused_step_skips_parameters_without_a_gradient_as_optimizer_step_does()
     assert torch.equal(unused.weight, before)
 
 
+def test_fused_step_falls_back_for_a_step_without_some_gradients_and_back_bit_for_bit():
+    """Steps 3 and 4 leave the second layer without a gradient (optimizer.step skips it, its step count stays)."""
+    def train(direct: bool):
+        torch.manual_seed(0)
+        first, second = torch.nn.Linear(3, 4), torch.nn.Linear(4, 2)
+        optimizer = _adamw(list(first.parameters()) + list(second.parameters()), 1e-2, 1e-3, torch.device("cpu"))
+        step = _fused_step(optimizer) if direct else optimizer.step
+        for i in range(7):
+            optimizer.zero_grad(set_to_none=True)
+            x = torch.randn(8, 3)
+            (first(x).sum() if i in (3, 4) else second(first(x)).sum()).backward()
+            step()
+        steps = [float(optimizer.state[p]["step"]) for p in optimizer.param_groups[0]["params"]]
+        return [p.detach().clone() for p in optimizer.param_groups[0]["params"]], steps
+
+    (fast, fast_steps), (reference, reference_steps) = train(True), train(False)
+    assert fast_steps == reference_steps == [7.0, 7.0, 5.0, 5.0]
+    for a, b in zip(fast, reference):
+        assert torch.equal(a, b)
+
+
 def test_fused_step_is_optimizer_step_without_the_fused_kernel():
     net = torch.nn.Linear(3, 2)
     optimizer = torch.optim.AdamW(net.parameters(), lr=1e-2)  # not fused: nothing to call directly
