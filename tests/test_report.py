@@ -846,6 +846,19 @@ def test_a_partial_store_imputes_failed_and_missing_folds_and_says_so(tmp_path):
     assert "**Partial results**" in markdown and "imputed on img0" in markdown
     assert "(imputed: 1 of 2 folds failed)" in markdown and "MemoryError: synthetic" in markdown
     assert "### Failures" in markdown and "### Missing units" in markdown
+    assert "| img0 | cnn | 0 |" in markdown  # few: one a row
+
+
+def test_many_missing_units_are_grouped_by_model(tmp_path, monkeypatch):
+    import bench.report.provenance as provenance
+
+    missing = {("img0", "cnn", 0), ("img0", "cnn", 1), ("img1", "cnn", 1)}
+    store, run_id = synthetic_store(tmp_path / "results.sqlite", missing=missing)
+    monkeypatch.setattr(provenance, "MISSING_LISTED", 2)
+    board = build_leaderboard(store, run_id)
+    assert len(board["provenance"]["missing_units"]) == 3  # the JSON keeps every unit
+    markdown = render_markdown(board, figures={})
+    assert "| cnn | 3 | img0 (2), img1 |" in markdown and "| img0 | cnn | 0 |" not in markdown
 
 
 def test_datasets_where_all_models_are_within_noise_carry_no_signal(tmp_path):

@@ -14,6 +14,8 @@ from bench.report.formatting import budget_text, fmt
 from bench.report.per_dataset import IMPUTATION
 from bench.store import Store
 
+MISSING_LISTED = 40  # missing units listed one a row; more are grouped by model
+
 
 def _iso(timestamp: float | None) -> str | None:
     if timestamp is None:
@@ -229,10 +231,20 @@ def render(board: dict) -> list:
                      for f in board["failures"]], "llrrll")]
     if p["missing_units"]:
         blocks += [("h", "Missing units"), ("p", "Expected by the run, not in the store: imputed like a failed "
-                                                 "unit."),
-                   ("table", ["dataset", "model", "fold", "training rows"],
-                    [[m["dataset"], m["model"], str(m["fold"]), fmt(m["train_size"])] for m in p["missing_units"]],
-                    "llrr")]
+                                                 "unit.")]
+        if len(p["missing_units"]) <= MISSING_LISTED:
+            blocks += [("table", ["dataset", "model", "fold", "training rows"],
+                        [[m["dataset"], m["model"], str(m["fold"]), fmt(m["train_size"])]
+                         for m in p["missing_units"]], "llrr")]
+        else:  # a run stopped between sittings: one row a model, not thousands (leaderboard.json lists each unit)
+            by_model: dict[str, dict[str, int]] = {}
+            for m in p["missing_units"]:
+                datasets = by_model.setdefault(m["model"], {})
+                datasets[m["dataset"]] = datasets.get(m["dataset"], 0) + 1
+            blocks += [("table", ["model", "units missing", "datasets"],
+                        [[model, str(sum(datasets.values())),
+                          ", ".join(d if n == 1 else f"{d} ({n})" for d, n in sorted(datasets.items()))]
+                         for model, datasets in sorted(by_model.items())], "lrl")]
     notes = [f"{d}: {'; '.join(info['notes'])}" for d, info in sorted(board["datasets"].items()) if info.get("notes")]
     if notes:
         blocks += [("p", "Dataset notes (hygiene):"), ("list", notes)]
