@@ -18,10 +18,10 @@ def _data(n: int = 600, d: int = 6, seed: int = 0):
     return X[: n // 2], y[: n // 2], X[n // 2:], y[n // 2:]
 
 
-def _mlp(d: int = 6, dropout: float = 0.1):
+def _mlp(d: int = 6, dropout: float = 0.1, d_out: int = 2):
     return torch.nn.Sequential(torch.nn.Linear(d, 32), torch.nn.ReLU(inplace=True), Dropout(dropout),
                                torch.nn.Linear(32, 32), torch.nn.ReLU(inplace=True), Dropout(dropout),
-                               torch.nn.Linear(32, 2))
+                               torch.nn.Linear(32, d_out))
 
 
 def _fit(build=_mlp, seed: int = 0, **kwargs):
@@ -174,7 +174,8 @@ def _autograd_only(monkeypatch):
     {"mixup": 0.4, "label_smoothing": 0.1},
     {"gradient_clipping_norm": 0.5, "schedule": "cosine", "dropout_schedule": "flat_cos"},
     {"task": "regression"},
-], ids=["plain", "mixup-smoothing", "clipping-schedules", "regression"])
+    {"task": "multiclass"},
+], ids=["plain", "mixup-smoothing", "clipping-schedules", "regression", "multiclass"])
 def test_the_plain_mlp_step_gives_autograds_weights_bit_for_bit(monkeypatch, kwargs):
     """models/_plain_mlp.py runs the plain MLP without autograd: the same arithmetic, so the same bits."""
     import bench.models._torch as trainer
@@ -185,6 +186,10 @@ def test_the_plain_mlp_step_gives_autograds_weights_bit_for_bit(monkeypatch, kwa
     if kwargs.get("task") == "regression":
         X_train, _, X_valid, _ = _data()
         kwargs = {**kwargs, "y_train": X_train[:, 0] * 2.0 + 1.0, "y_valid": X_valid[:, 0] * 2.0 + 1.0}
+    if kwargs.get("task") == "multiclass":  # three classes, by the sign of two features
+        X_train, _, X_valid, _ = _data()
+        kwargs = {**kwargs, "y_train": (X_train[:, 0] > 0).astype(np.int64) + (X_train[:, 1] > 0.5),
+                  "y_valid": (X_valid[:, 0] > 0).astype(np.int64) + (X_valid[:, 1] > 0.5), "build": lambda: _mlp(d_out=3)}
     fast = _fit_with(**kwargs)
     assert used and used[0] is not None  # the fit took the plain path
     _autograd_only(monkeypatch)
@@ -194,11 +199,11 @@ def test_the_plain_mlp_step_gives_autograds_weights_bit_for_bit(monkeypatch, kwa
         assert torch.equal(a, b)
 
 
-def _fit_with(y_train=None, y_valid=None, **kwargs):
+def _fit_with(y_train=None, y_valid=None, build=_mlp, **kwargs):
     X_train, y_tr, X_valid, y_va = _data()
     settings = dict(transform=None, task="binary", ctx=FitContext(seed=0), lr=1e-2, weight_decay=1e-4,
                     batch_size=64, max_epochs=4, patience=10)
-    return fit_net(_mlp, X_train, y_tr if y_train is None else y_train, X_valid, y_va if y_valid is None else y_valid,
+    return fit_net(build, X_train, y_tr if y_train is None else y_train, X_valid, y_va if y_valid is None else y_valid,
                    **{**settings, **kwargs})
 
 
