@@ -7,8 +7,8 @@ layer and step, and the weight gradients written straight into ``.grad``
 tensors that live as long as the fit (issue 16: "fewer small ops per step,
 preallocated tensors"). Only the last layer's output is an autograd leaf, so
 any loss ``fit_net`` builds on it (cross-entropy with label smoothing, MSE,
-mixup's two terms) gives its gradient as usual; plain cross-entropy, the
-common case, skips autograd there too (``cross_entropy_and_gradient``). The arithmetic is the same as
+mixup's two terms) gives its gradient as usual; plain cross-entropy and
+squared error, the common cases, skip autograd there too. The arithmetic is the same as
 autograd's, op for op (``AddmmBackward``: grad @ W, grad^T @ input, the
 batch sum for the bias; ReLU's backward keyed on its output; dropout's on its
 mask), so a seed's weights are bit-identical to the autograd path's (tested).
@@ -93,6 +93,15 @@ def cross_entropy_and_gradient(logits: torch.Tensor, y: torch.Tensor) -> tuple[t
     grad = torch.ops.aten.nll_loss_backward(torch.ones((), dtype=loss.dtype), log_proba, y, None, 1, -100,
                                             total_weight)
     return loss, torch._log_softmax_backward_data(grad, log_proba, 1, logits.dtype)
+
+
+def squared_error_and_gradient(out: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``F.mse_loss(out[:, 0], y)`` (mean) and its gradient at ``out``, without autograd: the ops autograd runs."""
+    prediction = out.detach()[:, 0]
+    loss = torch.ops.aten.mse_loss(prediction, y, 1)  # 1: mean
+    grad = torch.zeros_like(out)  # the select's backward: the gradient in column 0, zeros elsewhere
+    grad[:, 0] = torch.ops.aten.mse_loss_backward(torch.ones((), dtype=loss.dtype), prediction, y, 1)
+    return loss, grad
 
 
 def plain_mlp_step(net: torch.nn.Module, dropout_type: type) -> PlainMLPStep | None:

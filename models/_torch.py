@@ -52,7 +52,7 @@ import torch
 import torch.nn.functional as F
 
 from ._common import SCHEDULES, FittedModel, TargetScale, deadline_passed, target_scale
-from ._plain_mlp import cross_entropy_and_gradient, plain_mlp_step
+from ._plain_mlp import cross_entropy_and_gradient, plain_mlp_step, squared_error_and_gradient
 
 EVAL_BATCH = 1024  # rows per forward pass when evaluating; bounded for CNN activations
 
@@ -231,8 +231,12 @@ def fit_net(
     optimizer_step = _fused_step(optimizer)
     plain = plain_mlp_step(net, Dropout) if device.type == "cpu" else None  # None: autograd for the whole net
     forward = net if plain is None else plain.forward
-    # Plain cross-entropy on a plain MLP: the loss's gradient without autograd too (mixup keeps autograd).
-    direct_loss = plain is not None and not regression and label_smoothing == 0.0 and k == 1
+    # Plain cross-entropy or squared error on a plain MLP: the loss's gradient without autograd too (mixup and
+    # label smoothing keep autograd for the loss).
+    direct_loss = None
+    if plain is not None and k == 1:
+        direct_loss = squared_error_and_gradient if regression else (
+            cross_entropy_and_gradient if label_smoothing == 0.0 else None)
     parameters = [p for group in optimizer.param_groups for p in group["params"]]
     base_decay = [group["weight_decay"] for group in optimizer.param_groups]
     dropouts = [module for module in net.modules() if isinstance(module, Dropout)]
@@ -290,8 +294,8 @@ def fit_net(
                     loss = weight * loss_fn(out, yb, smoothing=label_smoothing) + (1.0 - weight) * loss_fn(
                         out, yb[partner], smoothing=label_smoothing
                     )
-                elif direct_loss:
-                    loss, out_grad = cross_entropy_and_gradient(forward(xb), yb)
+                elif direct_loss is not None:
+                    loss, out_grad = direct_loss(forward(xb), yb)
                 else:
                     out = forward(xb)
                     loss = loss_fn(out, yb, smoothing=label_smoothing)
