@@ -32,9 +32,11 @@ denormal floats flushed to zero during the fit, a dropout whose CPU mask
 comes from NumPy (torch's CPU ``bernoulli_`` costs as much as the matrix
 multiplies of a 256-wide layer), and, for a plain MLP (Linear, ReLU, Dropout)
 on CPU, a step without autograd into buffers kept between steps
-(``_plain_mlp``; the same arithmetic, bit-identical weights). Tried and left out, measured on one Xeon
-thread: validation batches of 4096 rows (slower than 1024: 12.2 against
-9.2 ms a pass), mask buffers kept between steps (no gain), and
+(``_plain_mlp``; the same arithmetic, bit-identical weights). Tried and left
+out, measured on one Xeon thread: validation batches of 4096 rows (slower
+than 1024: 12.2 against 9.2 ms a pass), mask buffers kept between steps (no
+gain), a mask applied as a boolean tensor (a multiply by a bool is slower
+than NumPy's float mask), and
 ``torch.compile`` (issue 16: a step twice as slow, 30 s to compile). What
 remains is eager PyTorch's own cost: at batch 256 the 256-wide matrix
 multiplies run at ~75% of a large ``torch.mm``'s rate, and the element-wise

@@ -123,7 +123,8 @@ def main(argv=None) -> int:
         ours, theirs, same_module = [], [], []
         for _ in range(args.repeats):
             ours.append(ours_fit(case.build, X_train, y_train, X_valid, y_valid, epochs=epochs, **common) / epochs)
-            theirs.append(skorch_fit(skorch_build, X_train, y_train, X_valid, y_valid, epochs=epochs, **common) / epochs)
+            theirs.append(skorch_fit(skorch_build, X_train, y_train, X_valid, y_valid, epochs=epochs,
+                                     **common) / epochs)
             if case.same_module_too:
                 same_module.append(skorch_fit(case.build, X_train, y_train, X_valid, y_valid, epochs=epochs,
                                               **common) / epochs)
@@ -148,7 +149,8 @@ def main(argv=None) -> int:
         result["ceiling"] = {"epoch_s_at_mm_rate": result["flops_per_epoch"] / mm,
                              "throughput_over_skorch_at_mm_rate": skorch_s / (result["flops_per_epoch"] / mm)}
         if "skorch_same_module" in result:
-            result["ratios"]["throughput_ours_over_skorch_same_module"] = result["skorch_same_module"]["epoch_s"] / ours_s
+            same_module_s = result["skorch_same_module"]["epoch_s"]
+            result["ratios"]["throughput_ours_over_skorch_same_module"] = same_module_s / ours_s
         if name in TARGETS:
             ratio, target = TARGETS[name]
             result["target"] = {ratio: target, "met": bool(result["ratios"][ratio] >= target)}

@@ -189,7 +189,8 @@ def test_the_plain_mlp_step_gives_autograds_weights_bit_for_bit(monkeypatch, kwa
     if kwargs.get("task") == "multiclass":  # three classes, by the sign of two features
         X_train, _, X_valid, _ = _data()
         kwargs = {**kwargs, "y_train": (X_train[:, 0] > 0).astype(np.int64) + (X_train[:, 1] > 0.5),
-                  "y_valid": (X_valid[:, 0] > 0).astype(np.int64) + (X_valid[:, 1] > 0.5), "build": lambda: _mlp(d_out=3)}
+                  "y_valid": (X_valid[:, 0] > 0).astype(np.int64) + (X_valid[:, 1] > 0.5),
+                  "build": lambda: _mlp(d_out=3)}
     fast = _fit_with(**kwargs)
     assert used and used[0] is not None  # the fit took the plain path
     _autograd_only(monkeypatch)
