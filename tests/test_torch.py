@@ -24,11 +24,13 @@ def _mlp(d: int = 6, dropout: float = 0.1, d_out: int = 2):
                                torch.nn.Linear(32, d_out))
 
 
-def _fit(build=_mlp, seed: int = 0, **kwargs):
-    X_train, y_train, X_valid, y_valid = _data()
+def _fit(build=_mlp, seed: int = 0, y_train=None, y_valid=None, **kwargs):
+    """fit_net on _data(); ``y_train`` and ``y_valid`` replace its binary targets."""
+    X_train, y_tr, X_valid, y_va = _data()
     settings = dict(transform=None, task="binary", ctx=FitContext(seed=seed), lr=1e-2, weight_decay=1e-4,
                     batch_size=64, max_epochs=4, patience=10)
-    return fit_net(build, X_train, y_train, X_valid, y_valid, **{**settings, **kwargs})
+    return fit_net(build, X_train, y_tr if y_train is None else y_train, X_valid, y_va if y_valid is None else y_valid,
+                   **{**settings, **kwargs})
 
 
 def test_a_seed_gives_the_same_weights_and_curves():
@@ -163,12 +165,6 @@ def test_the_cuda_path_is_kept_where_no_gpu_can_test_it():
     assert fitted.n_iter == 4
 
 
-def _autograd_only(monkeypatch):
-    import bench.models._torch as trainer
-
-    monkeypatch.setattr(trainer, "plain_mlp_step", lambda net, dropout_type: None)
-
-
 @pytest.mark.parametrize("kwargs", [
     {},
     {"mixup": 0.4, "label_smoothing": 0.1},
@@ -191,21 +187,13 @@ def test_the_plain_mlp_step_gives_autograds_weights_bit_for_bit(monkeypatch, kwa
         kwargs = {**kwargs, "y_train": (X_train[:, 0] > 0).astype(np.int64) + (X_train[:, 1] > 0.5),
                   "y_valid": (X_valid[:, 0] > 0).astype(np.int64) + (X_valid[:, 1] > 0.5),
                   "build": lambda: _mlp(d_out=3)}
-    fast = _fit_with(**kwargs)
+    fast = _fit(**kwargs)
     assert used and used[0] is not None  # the fit took the plain path
-    _autograd_only(monkeypatch)
-    reference = _fit_with(**kwargs)
+    monkeypatch.setattr(trainer, "plain_mlp_step", lambda net, kind: None)  # autograd throughout
+    reference = _fit(**kwargs)
     assert fast.curves == reference.curves
     for a, b in zip(fast.net.state_dict().values(), reference.net.state_dict().values()):
         assert torch.equal(a, b)
-
-
-def _fit_with(y_train=None, y_valid=None, build=_mlp, **kwargs):
-    X_train, y_tr, X_valid, y_va = _data()
-    settings = dict(transform=None, task="binary", ctx=FitContext(seed=0), lr=1e-2, weight_decay=1e-4,
-                    batch_size=64, max_epochs=4, patience=10)
-    return fit_net(build, X_train, y_tr if y_train is None else y_train, X_valid, y_va if y_valid is None else y_valid,
-                   **{**settings, **kwargs})
 
 
 def test_only_plain_mlps_on_the_cpu_take_the_plain_step():
