@@ -3,7 +3,7 @@
 Issue 16's cases, each measured side by side in one run on the same machine and
 the same threads, ours (``bench.models._torch.fit_net``) against skorch's
 ``NeuralNetClassifier`` (what Grinsztajn et al. 2022 trained their nets with)
-with the same module, the same optimiser (AdamW; plain, without TabM's
+with the same architecture, the same optimiser (AdamW; plain, without TabM's
 parameter groups or clipping on either side), the same batch size (256) and the
 same validation pass each epoch (skorch's ``predefined_split`` on our
 validation rows). skorch gets the module as its users write it: torch's
