@@ -117,7 +117,7 @@ def wall_seconds(unit_seconds: list[float], workers: int) -> float:
 def stored_samples(paths: list[Path]) -> tuple[list[tuple[UnitShape, float]], list[str]]:
     """Samples from stores and exports (each path a store, an export or a folder holding one), and the
     sources that gave some."""
-    from bench.export import EXPORT_NAME, import_export
+    from bench.export import EXPORT_NAME, read_export
     from bench.store import Store, StoreError
 
     samples, used = [], []
@@ -129,18 +129,23 @@ def stored_samples(paths: list[Path]) -> tuple[list[tuple[UnitShape, float]], li
             continue
         try:
             if str(path).endswith(".jsonl.gz"):
-                store = Store(Path(":memory:"))
-                import_export(path, store)
+                # Read the records directly: loading the reference study's export into a store first took
+                # five times as long, and every `bench run` start pays it.
+                records = read_export(path)
+                found = observations(records["run"][0]["config"], records["unit"], records["trial"])
             else:
-                store = Store(path, create=False)
+                found = _store_observations(Store(path, create=False))
         except StoreError:
             continue
-        try:
-            for run in store.runs():
-                found = observations(run["config"], store.units(run["run_id"]), store.trials(run["run_id"]))
-                samples += found
-                if found:
-                    used.append(str(path))
-        finally:
-            store.close()
+        samples += found
+        if found:
+            used.append(str(path))
     return samples, sorted(set(used))
+
+
+def _store_observations(store) -> list[tuple[UnitShape, float]]:
+    try:
+        return [obs for run in store.runs()
+                for obs in observations(run["config"], store.units(run["run_id"]), store.trials(run["run_id"]))]
+    finally:
+        store.close()

@@ -36,25 +36,34 @@ def export_run(store: Store, run_id: str, path: Path) -> Path:
     return path
 
 
-def import_export(path: Path, store: Store) -> str:
-    """Load an export into a store; returns its run id."""
+def read_export(path: Path) -> dict[str, list[dict]]:
+    """An export's records by kind ("run", "sitting", "unit", "trial", "ensemble"), holding exactly one run;
+    what needs only a run's rows (the cost model) reads them here without building a store."""
+    records: dict[str, list[dict]] = {"run": [], "sitting": [], "unit": [], "trial": [], "ensemble": []}
     try:
         with gzip.open(path, "rt") as handle:
-            records = [json.loads(line) for line in handle]
-    except (OSError, EOFError, json.JSONDecodeError, UnicodeDecodeError) as error:
+            for line in handle:
+                record = json.loads(line)
+                records.setdefault(record.get("kind"), []).append(record)
+    except (OSError, EOFError, json.JSONDecodeError, UnicodeDecodeError, AttributeError) as error:
         raise StoreError(f"{path}: not a results export ({error})") from None
-    runs = [r for r in records if r.get("kind") == "run"]
-    if len(runs) != 1:
-        raise StoreError(f"{path}: not a results export (expected one run, found {len(runs)})")
-    run_id = runs[0]["run_id"]
-    store.ensure_run(run_id, runs[0]["config"])
-    store.record_sittings(run_id, [r for r in records if r["kind"] == "sitting"])
+    if len(records["run"]) != 1:
+        raise StoreError(f"{path}: not a results export (expected one run, found {len(records['run'])})")
+    return records
+
+
+def import_export(path: Path, store: Store) -> str:
+    """Load an export into a store; returns its run id."""
+    records = read_export(path)
+    run_id = records["run"][0]["run_id"]
+    store.ensure_run(run_id, records["run"][0]["config"])
+    store.record_sittings(run_id, records["sitting"])
     trials_by_unit: dict[str, list] = {}
-    for t in (r for r in records if r["kind"] == "trial"):
+    for t in records["trial"]:
         trials_by_unit.setdefault(t["unit_key"], []).append(t)
     # An export written before ensembles were kept has none: its units import without one.
-    ensemble_by_unit = {r["unit_key"]: r for r in records if r["kind"] == "ensemble"}
-    for unit in (r for r in records if r["kind"] == "unit"):
+    ensemble_by_unit = {r["unit_key"]: r for r in records["ensemble"]}
+    for unit in records["unit"]:
         store.record_unit(run_id, unit, trials_by_unit.get(unit["unit_key"], []),
                           ensemble_by_unit.get(unit["unit_key"]))
     return run_id

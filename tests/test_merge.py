@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.cost_model import UnitShape, fit, wall_seconds
+from bench.cost_model import UnitShape, fit, stored_samples, wall_seconds
+from bench.export import export_run
 from bench.merge import MergeError, merge
 from bench.runner import shard_units
 from bench.store import Store
@@ -105,6 +106,21 @@ def test_dry_run_lists_the_units_and_an_estimate_and_writes_nothing(runs, tmp_pa
     # On a finished run's store it has nothing left to run.
     done = bench(*RUN, "--dry-run", "--out", str(runs / "whole"))
     assert done.returncode == 0 and "dry run of" in done.stdout and ": 0 of" in done.stdout
+
+
+def test_the_cost_model_reads_a_store_and_its_export_alike(runs, tmp_path):
+    # Exports are read line by line, stores through SQLite: the samples must not depend on which.
+    store = Store(runs / "whole" / "results.sqlite", create=False)
+    try:
+        export = export_run(store, store.runs()[0]["run_id"], tmp_path / "results.jsonl.gz")
+    finally:
+        store.close()
+    broken = tmp_path / "broken.jsonl.gz"
+    broken.write_bytes(b"not gzip")
+    from_store, used_store = stored_samples([runs / "whole"])
+    from_export, used_export = stored_samples([export, broken, tmp_path / "missing"])
+    assert len(from_store) == 8 and sorted(map(repr, from_store)) == sorted(map(repr, from_export))
+    assert used_store == [str(runs / "whole" / "results.sqlite")] and used_export == [str(export)]
 
 
 def test_shards_are_balanced_deterministic_and_complete():
