@@ -149,9 +149,10 @@ def crossing_text(c: dict) -> str:
     if not c.get("available"):
         return c.get("note", "")
     beyond = f"beyond {c['sizes'][-1]:,} rows"
-    at = f"from {c['crossing']:,} rows" if c["crossing"] is not None else f"never up to {c['sizes'][-1]:,} rows"
+    lead = (f"deep stays ahead from {c['crossing']:,} rows" if c["crossing"] is not None
+            else f"deep never stays ahead up to {c['sizes'][-1]:,} rows")
     low, high = (f"{v:,}" if v is not None else beyond for v in c["interval"])
-    return (f"Over {c['datasets']} datasets, the mean deep - tree normalised difference has deep stay ahead {at} "
+    return (f"Over {c['datasets']} datasets, on the mean deep - tree normalised difference {lead} "
             f"(95% bootstrap interval over datasets: {low} to {high}; {c['never_share']:.0%} of {c['draws']} "
             f"resamples never cross up to the largest size).")
 
