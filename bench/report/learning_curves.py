@@ -25,6 +25,8 @@ from bench.report.formatting import fmt
 
 METHOD = __doc__.split("\n\n", 1)[1].replace("\n", " ").strip()
 MAX_PANELS = 24  # the aggregate and the first 23 datasets
+LINE_STYLES = ("-", "--", ":", "-.")
+MARKERS = ("o", "s", "^", "v", "D")
 
 
 def crossing(sizes: list[int], differences: list[float]) -> tuple[int | None, str]:
@@ -200,9 +202,13 @@ def draw(board: dict):
     ax.legend(frameon=False)
     for ax, dataset in zip(axes[1:], datasets):
         entry = curves["datasets"][dataset]
+        # Colour says the family; line style and marker tell apart the models in one family (the
+        # learning-curve suite's four MLP depths would otherwise be one red line over another).
+        seen: dict[str, int] = {}
         for model, data in entry["models"].items():
-            ax.plot(data["sizes"], data["scores"], marker=".", color=family_color(data["family"]), alpha=0.9,
-                    label=model)
+            k = seen[data["family"]] = seen.get(data["family"], -1) + 1
+            ax.plot(data["sizes"], data["scores"], color=family_color(data["family"]), alpha=0.9, label=model,
+                    ls=LINE_STYLES[k % len(LINE_STYLES)], marker=MARKERS[k % len(MARKERS)], markersize=4)
         if entry["crossing"]:
             ax.axvline(entry["crossing"], color="#999", ls="--", lw=0.8)
         ax.set_xscale("log")
