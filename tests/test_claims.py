@@ -676,6 +676,20 @@ def test_regulariser_claim_needs_every_pair_ahead_and_fails_on_any_behind():
                      "params": {"pairs": [{"with": "cnn[augment=true]", "without": "cnn[augment=false,mixup=0]"}]}})
 
 
+def test_the_shuffled_controls_are_left_out_of_the_ablation_claims_that_exclude_them():
+    # the originals show every regulariser helping; their shuffled copies show each hurting
+    originals = _regulariser_rows((0.05, 0.03, 0.02))
+    controls = [r | {"dataset": r["dataset"] + "_shuffled"} for r in _regulariser_rows((-0.05, -0.03, -0.02))]
+    params = REGULARISERS["params"]
+    assert params["exclude_suffix"] == "_shuffled"
+    result = TESTS["improves_each"](board(originals + controls, []), [], {}, params)
+    assert result["verdict"] == "supported" and not any(d.endswith("_shuffled") for d in result["datasets"])
+    assert "left out" in result["method"]
+    pooled = TESTS["improves_each"](board(originals + controls, []), [], {},
+                                    {k: v for k, v in params.items() if k != "exclude_suffix"})
+    assert pooled["verdict"] == "inconclusive" and any(d.endswith("_shuffled") for d in pooled["datasets"])
+
+
 def _rate_run(winner_in_range: bool, n_units: int = 12):
     rows = [row(f"d{i}", "mlp", 0.8) for i in range(n_units)] + [row(f"d{i}", "lightgbm", 0.7) for i in range(n_units)]
     units, trials = [], {}
@@ -697,6 +711,8 @@ def test_learning_rate_claim_decides_both_ways_and_says_how_far_the_default_is()
     assert test(*_rate_run(False), RATES["params"])["verdict"] == "contradicted"
     few = test(*_rate_run(True, n_units=3), RATES["params"])
     assert few["verdict"] == "inconclusive" and "cannot decide" in few["summary"]
+    controls = test(*_rate_run(True), RATES["params"] | {"exclude_suffix": "3"})  # d3 is left out
+    assert controls["statistic"]["test"]["hits"] == 11 and "d3" not in controls["datasets"]
 
 
 def test_poisson_binomial_is_exact():

@@ -10,7 +10,8 @@ import numpy as np
 
 from bench import stats
 from bench.contract import Status, best_trial
-from bench.report.claim_tests import ALPHA, CONTRADICTED, INCONCLUSIVE, SUPPORTED, _round, variant_key
+from bench.report.claim_tests import (ALPHA, CONTRADICTED, INCONCLUSIVE, SUPPORTED, _round, excluded, excluded_note,
+                                      variant_key)
 from bench.report.families import with_signal
 
 
@@ -49,13 +50,14 @@ def test_range_is_known_good(board: dict, units: list[dict], trials_by_unit: dic
               f"procedure's smallest attainable p is not below {alpha} (too few units). Exact for random search; "
               f"TPE's later proposals depend on earlier winners, which this test takes as independent draws. "
               f"Beside it, how far the default (trial 0) is from the tuned choice on the normalised scale of "
-              f"section 1, per model.")
+              f"section 1, per model." + excluded_note(params))
     signal = with_signal(board)
     hits, probabilities, best_values, gaps = [], [], defaultdict(list), defaultdict(list)
     datasets = set()
     for unit in units:
         base = variant_key(unit["model"])[0]
-        if base not in models or unit["status"] != "done" or unit["dataset"] not in signal:
+        if (base not in models or unit["status"] != "done" or unit["dataset"] not in signal
+                or excluded(unit["dataset"], params)):
             continue
         rows = [t for t in trials_by_unit.get(unit["unit_key"], [])
                 if t["status"] == Status.OK and t.get("valid_score") is not None and key in (t.get("params") or {})]

@@ -150,7 +150,7 @@ def _datasets(board: dict, params: dict, rows: list[dict]) -> set[str]:
             continue
         if "min_train" in params and (n_train is None or n_train < params["min_train"]):
             continue
-        if params.get("exclude_suffix") and row["dataset"].endswith(params["exclude_suffix"]):
+        if excluded(row["dataset"], params):
             continue
         out.add(row["dataset"])
     return out
@@ -243,7 +243,7 @@ def test_beats(board: dict, units: list[dict], trials_by_unit: dict, params: dic
                    + _why(test, test["p_value"], alpha, needed) + _imputed_note(imputed),
         "method": (f"Two-sided {WILCOXON}, of normalised-score differences ({a} - {b}) over the datasets both "
                    f"were scored on; supported or contradicted at p < {alpha}, which needs at least {needed} "
-                   f"datasets with a difference (smallest exact p = 2 / 2^n)."),
+                   f"datasets with a difference (smallest exact p = 2 / 2^n)." + excluded_note(params)),
     }
 
 
@@ -289,7 +289,7 @@ def _each(board: dict, params: dict, sign: int) -> dict:
                        f"({side_token(params['first'])}) is "
                        f"significantly {relation} every rival, contradicted when significantly on the other "
                        f"side of any, at alpha {alpha}. Holm's first step needs p < {alpha}/{k}, so at least "
-                       f"{needed} datasets with a difference.")}
+                       f"{needed} datasets with a difference." + excluded_note(params))}
 
 
 def test_beats_each(board: dict, units: list[dict], trials_by_unit: dict, params: dict) -> dict:
@@ -417,7 +417,7 @@ def test_less_tuning(board: dict, units: list[dict], trials_by_unit: dict, param
                    f"A two-sided {WILCOXON}, on each ({more} - {less}). Supported when both "
                    f"conditions hold at p < {alpha} (an intersection-union test, Berger 1982: at least "
                    f"{need_support} datasets); contradicted when either is significantly reversed, "
-                   f"Holm-adjusted over the two (at least {need_contradict} datasets)."),
+                   f"Holm-adjusted over the two (at least {need_contradict} datasets)." + excluded_note(params)),
     }
 
 
@@ -514,19 +514,35 @@ def _fmt_test(test: dict, median: float) -> str:
     return f"median {median:+.4f} (Wilcoxon p = {_fmt_p(test['p_value'])})"
 
 
-def _by_model(board: dict) -> dict[str, dict[str, dict]]:
-    """model -> dataset -> its counted row (failed folds imputed), on the datasets that carry signal."""
+def _by_model(board: dict, params: dict) -> dict[str, dict[str, dict]]:
+    """model -> dataset -> its counted row (failed folds imputed), on the datasets that carry signal, less
+    those the claim excludes (`excluded`)."""
     signal = with_signal(board)
     out = defaultdict(dict)
     for row in board["results"]:
-        if counted(row) and row["dataset"] in signal:
+        if counted(row) and row["dataset"] in signal and not excluded(row["dataset"], params):
             out[row["model"]][row["dataset"]] = row
     return out
 
 
+def excluded(dataset: str, params: dict) -> bool:
+    """Whether the claim's `exclude_suffix` leaves `dataset` out. The ablations suite's shuffled controls are
+    there for the shuffle claim: to an MLP or a tree a column permutation is the original problem again, so
+    counting both copies would count one dataset twice, and a shift augmentation on permuted positions
+    measures the damage of a meaningless transform, not the regulariser."""
+    suffix = params.get("exclude_suffix")
+    return bool(suffix) and dataset.endswith(suffix)
+
+
+def excluded_note(params: dict) -> str:
+    """The sentence a claim's method adds when it leaves datasets out by suffix."""
+    suffix = params.get("exclude_suffix")
+    return f" Datasets named *{suffix} are left out (controls for another claim)." if suffix else ""
+
+
 def test_presence_vs_flavour(board: dict, units: list[dict], trials_by_unit: dict, params: dict) -> dict:
     alpha, key, absent = params.get("alpha", ALPHA), params["key"], _text(params["absent"])
-    scored = _by_model(board)
+    scored = _by_model(board, params)
     variants = {}
     for model in scored:
         base, fixed = variant_key(model)
@@ -543,7 +559,7 @@ def test_presence_vs_flavour(board: dict, units: list[dict], trials_by_unit: dic
               f"absent one, so relabelling which one is absent gives the null distribution (exact up to "
               f"{claim_stats.EXACT_LIMIT:,} relabellings, else {claim_stats.N_RESAMPLES} seeded draws). Supported "
               f"when presence matters more at p < {alpha}, contradicted when flavour does; with {labels} "
-              f"variants at least {needed} datasets (smallest p = 2 / {labels}^n).")
+              f"variants at least {needed} datasets (smallest p = 2 / {labels}^n)." + excluded_note(params))
     if absent not in variants or len(flavours) < 2:
         return {"verdict": INCONCLUSIVE, "statistic": {"variants": variants}, "datasets": [],
                 "summary": (f"needs {params['base']}[{key}={absent}] and at least two other "
@@ -600,7 +616,7 @@ def ablation_problem(pair: dict, where: str) -> str | None:
 
 def test_effect_larger(board: dict, units: list[dict], trials_by_unit: dict, params: dict) -> dict:
     alpha = params.get("alpha", ALPHA)
-    scored = _by_model(board)
+    scored = _by_model(board, params)
     needed = claim_stats.min_n_two_sided(alpha)
 
     def find(name: str) -> str | None:
@@ -615,7 +631,8 @@ def test_effect_larger(board: dict, units: list[dict], trials_by_unit: dict, par
     method = (f"Each effect is the normalised score of `with` minus `without`, two variants that fix the same keys "
               f"and differ in one ({key_of('larger')}; {key_of('smaller')}), so that neither side tunes the "
               f"key it measures. A two-sided {WILCOXON}, of (larger effect - smaller effect) over the datasets "
-              f"every variant was scored on; at least {needed} datasets with a difference to reach p < {alpha}.")
+              f"every variant was scored on; at least {needed} datasets with a difference to reach p < {alpha}."
+              + excluded_note(params))
     wanted = [params[p][s] for p in names for s in names[p] if names[p][s] is None]
     if wanted:
         every = dict.fromkeys(params[p][s] for p in names for s in names[p])
@@ -650,7 +667,7 @@ def test_effect_larger(board: dict, units: list[dict], trials_by_unit: dict, par
 def test_improves_each(board: dict, units: list[dict], trials_by_unit: dict, params: dict) -> dict:
     """Each ablation pair's `with` against its `without` (one key switched), Holm-adjusted over the pairs."""
     alpha = params.get("alpha", ALPHA)
-    scored = _by_model(board)
+    scored = _by_model(board, params)
     pairs = params["pairs"]
     k = len(pairs)
     needed = claim_stats.min_n_two_sided(alpha, k)
@@ -659,7 +676,7 @@ def test_improves_each(board: dict, units: list[dict], trials_by_unit: dict, par
               f"over the datasets both were scored on, Holm-adjusted over the {k} pair(s) (Holm 1979). Supported "
               f"when every `with` is significantly ahead of its `without`, contradicted when any is significantly "
               f"behind, at alpha {alpha}; Holm's first step needs p < {alpha}/{k}, so at least {needed} datasets "
-              f"with a difference.")
+              f"with a difference." + excluded_note(params))
     found = {name: next((m for m in scored if _same_model(m, name)), None)
              for pair in pairs for name in (pair["with"], pair["without"])}
     missing = [name for name, model in found.items() if model is None]
