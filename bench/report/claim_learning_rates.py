@@ -10,9 +10,8 @@ import numpy as np
 
 from bench import stats
 from bench.contract import Status, best_trial
-from bench.report.claim_tests import (ALPHA, CONTRADICTED, INCONCLUSIVE, SUPPORTED, _round, excluded, excluded_note,
+from bench.report.claim_tests import (ALPHA, CONTRADICTED, INCONCLUSIVE, SUPPORTED, _round, claimed, excluded_note,
                                       variant_key)
-from bench.report.families import with_signal
 
 
 def poisson_binomial(probabilities: list[float]) -> np.ndarray:
@@ -51,13 +50,12 @@ def test_range_is_known_good(board: dict, units: list[dict], trials_by_unit: dic
               f"TPE's later proposals depend on earlier winners, which this test takes as independent draws. "
               f"Beside it, how far the default (trial 0) is from the tuned choice on the normalised scale of "
               f"section 1, per model." + excluded_note(params))
-    signal = with_signal(board)
+    signal = claimed(board, params)
     hits, probabilities, best_values, gaps = [], [], defaultdict(list), defaultdict(list)
     datasets = set()
     for unit in units:
         base = variant_key(unit["model"])[0]
-        if (base not in models or unit["status"] != "done" or unit["dataset"] not in signal
-                or excluded(unit["dataset"], params)):
+        if base not in models or unit["status"] != "done" or unit["dataset"] not in signal:
             continue
         rows = [t for t in trials_by_unit.get(unit["unit_key"], [])
                 if t["status"] == Status.OK and t.get("valid_score") is not None and key in (t.get("params") or {})]

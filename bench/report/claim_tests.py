@@ -138,7 +138,7 @@ def claim_rows(board: dict, params: dict) -> list[dict]:
 def _datasets(board: dict, params: dict, rows: list[dict]) -> set[str]:
     """The datasets a claim is about: those that carry signal, with a counted cell (failed folds imputed, as
     in section 1) among `rows` (the claim's rows, `claim_rows`) that passes the claim's filters."""
-    signal = with_signal(board)
+    signal = claimed(board, params)
     out = set()
     for row in rows:
         if not counted(row) or row["dataset"] not in signal:
@@ -149,8 +149,6 @@ def _datasets(board: dict, params: dict, rows: list[dict]) -> set[str]:
         if "max_train" in params and (n_train is None or n_train >= params["max_train"]):
             continue
         if "min_train" in params and (n_train is None or n_train < params["min_train"]):
-            continue
-        if excluded(row["dataset"], params):
             continue
         out.add(row["dataset"])
     return out
@@ -515,23 +513,20 @@ def _fmt_test(test: dict, median: float) -> str:
 
 
 def _by_model(board: dict, params: dict) -> dict[str, dict[str, dict]]:
-    """model -> dataset -> its counted row (failed folds imputed), on the datasets that carry signal, less
-    those the claim excludes (`excluded`)."""
-    signal = with_signal(board)
+    """model -> dataset -> its counted row (failed folds imputed), on the claim's datasets (`claimed`)."""
+    signal = claimed(board, params)
     out = defaultdict(dict)
     for row in board["results"]:
-        if counted(row) and row["dataset"] in signal and not excluded(row["dataset"], params):
+        if counted(row) and row["dataset"] in signal:
             out[row["model"]][row["dataset"]] = row
     return out
 
 
-def excluded(dataset: str, params: dict) -> bool:
-    """Whether the claim's `exclude_suffix` leaves `dataset` out. The ablations suite's shuffled controls are
-    there for the shuffle claim: to an MLP or a tree a column permutation is the original problem again, so
-    counting both copies would count one dataset twice, and a shift augmentation on permuted positions
-    measures the damage of a meaningless transform, not the regulariser."""
+def claimed(board: dict, params: dict) -> set[str]:
+    """The datasets a claim may read: those that carry signal, less those named with its `exclude_suffix`
+    (claims.toml says why the ablations claims leave out the shuffled controls)."""
     suffix = params.get("exclude_suffix")
-    return bool(suffix) and dataset.endswith(suffix)
+    return {d for d in with_signal(board) if not (suffix and d.endswith(suffix))}
 
 
 def excluded_note(params: dict) -> str:
